@@ -1,0 +1,208 @@
+// Command instance is slothpub's reference server: a small, complete
+// ActivityPub instance on the embedded SQLite store.
+//
+//	instance serve --addr :8080 --host social.example --data ./data --user alice
+//
+// Every flag has an environment variable (SLOTHPUB_ADDR, SLOTHPUB_HOST,
+// SLOTHPUB_PROTOCOL, SLOTHPUB_DATA, SLOTHPUB_USER, SLOTHPUB_ALLOW_PRIVATE,
+// SLOTHPUB_LOG_LEVEL); a flag given on the command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/slothpub/slothpub/actor"
+	"github.com/slothpub/slothpub/ap"
+	"github.com/slothpub/slothpub/deref"
+	"github.com/slothpub/slothpub/httpsig"
+	"github.com/slothpub/slothpub/inbox"
+	"github.com/slothpub/slothpub/outbox"
+	"github.com/slothpub/slothpub/store"
+	"github.com/slothpub/slothpub/store/sqlitestore"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "instance:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+const usage = `Usage: instance serve [flags]
+
+Runs the slothpub reference server: a small ActivityPub instance whose data
+lives in an SQLite file in the data directory.
+
+Flags (each also read from the environment variable in brackets):
+`
+
+// config is what serve needs, from flags and environment.
+type config struct {
+	addr         string
+	host         string
+	protocol     string
+	data         string
+	user         string
+	allowPrivate bool
+	logLevel     string
+}
+
+func parseFlags(args []string, getenv func(string) string, out io.Writer) (*config, error) {
+	if len(args) == 0 || args[0] != "serve" {
+		fmt.Fprint(out, usage)
+		return nil, errors.New(`expected the "serve" command`)
+	}
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	allowDefault, _ := strconv.ParseBool(env("SLOTHPUB_ALLOW_PRIVATE", "false"))
+	var c config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.addr, "addr", env("SLOTHPUB_ADDR", "127.0.0.1:8080"), "listen `address` [SLOTHPUB_ADDR]")
+	fs.StringVar(&c.host, "host", env("SLOTHPUB_HOST", ""), "public `host` name of the instance, with a port if not the default one, e.g. social.example or 127.0.0.1:8080; it is part of every actor's id and cannot change later (default: the --addr) [SLOTHPUB_HOST]")
+	fs.StringVar(&c.protocol, "protocol", env("SLOTHPUB_PROTOCOL", "https"), "public `scheme`: https, or http for local testing only [SLOTHPUB_PROTOCOL]")
+	fs.StringVar(&c.data, "data", env("SLOTHPUB_DATA", "data"), "data `directory`; the SQLite database is slothpub.db inside it [SLOTHPUB_DATA]")
+	fs.StringVar(&c.user, "user", env("SLOTHPUB_USER", ""), "create this local `user` if absent [SLOTHPUB_USER]")
+	fs.BoolVar(&c.allowPrivate, "allow-private", allowDefault, "allow fetching and delivering to loopback and private addresses; for local testing only [SLOTHPUB_ALLOW_PRIVATE]")
+	fs.StringVar(&c.logLevel, "log-level", env("SLOTHPUB_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error [SLOTHPUB_LOG_LEVEL]")
+	fs.Usage = func() {
+		fmt.Fprint(out, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if c.host == "" {
+		c.host = c.addr
+	}
+	if c.protocol != "https" && c.protocol != "http" {
+		return nil, fmt.Errorf("--protocol must be https or http, not %q", c.protocol)
+	}
+	if strings.Contains(c.host, "/") {
+		return nil, fmt.Errorf("--host must be a host name (with an optional port), not %q", c.host)
+	}
+	return &c, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	c, err := parseFlags(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	if err := os.MkdirAll(c.data, 0o700); err != nil {
+		return err
+	}
+	st, err := sqlitestore.Open(ctx, filepath.Join(c.data, "slothpub.db"), nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	srv, err := newServer(ctx, st, c, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.outbox.Run(workers)
+	}()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "host", c.host, "protocol", c.protocol, "data", c.data)
+
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+		log.Info("shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err = hs.Shutdown(shutdownCtx)
+		cancel()
+	}
+	stopWorkers()
+	<-done
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// server is the composed instance.
+type server struct {
+	handler http.Handler
+	outbox  *outbox.Outbox
+}
+
+func newServer(ctx context.Context, st store.Store, c *config, log *slog.Logger) (*server, error) {
+	actors := actor.NewDirectory(st, c.host, &actor.Options{Scheme: c.protocol, Logger: log})
+	instanceActor, err := actors.Instance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c.user != "" {
+		if _, err := actors.Get(ctx, c.user); errors.Is(err, store.ErrNotFound) {
+			if _, err := actors.Create(ctx, c.user); err != nil {
+				return nil, fmt.Errorf("creating user %q: %w", c.user, err)
+			}
+			log.Info("created user", "user", c.user, "actor", actors.ActorIRI(c.user).String())
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	tr := ap.NewHTTPTransport(&ap.HTTPTransportOptions{AllowPrivate: c.allowPrivate, Logger: log})
+	res := deref.New(st, tr, instanceActor.Signer(), &deref.Options{Logger: log, LocalHost: c.host, WebFingerScheme: c.protocol})
+	ver := httpsig.NewVerifier(res, &httpsig.VerifierOptions{Logger: log})
+	ob := outbox.New(st, actors, tr, res, &outbox.Options{Logger: log})
+	ib := inbox.New(st, actors, ver, &inbox.Options{Sender: ob, Fetcher: res, Logger: log})
+
+	mux := http.NewServeMux()
+	actors.Register(mux)
+	mux.Handle("POST /users/{name}/inbox", ib)
+	mux.Handle("POST /inbox", ib)
+	return &server{handler: mux, outbox: ob}, nil
+}

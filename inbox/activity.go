@@ -1,0 +1,94 @@
+package inbox
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"code.superseriousbusiness.org/activity/streams/vocab"
+
+	"github.com/slothpub/slothpub/actor"
+	"github.com/slothpub/slothpub/ap"
+	"github.com/slothpub/slothpub/httpsig"
+)
+
+// Activity is an authenticated, parsed incoming activity.
+type Activity struct {
+	ID    *url.URL   // the activity's id
+	Type  string     // its type name, e.g. "Follow"
+	Actor *url.URL   // the actor, proven by the signature
+	Value vocab.Type // the parsed activity
+	Raw   []byte     // the body exactly as received
+	// Signature is what the HTTP signature proved.
+	Signature *httpsig.Result
+	// Receiver is the owner of the personal inbox it arrived at; nil for
+	// the shared inbox.
+	Receiver *actor.Actor
+}
+
+// Listener handles one incoming activity. An error whose ap status is 5xx
+// (or that carries none) makes the inbox answer 500 and forget the
+// activity, so the sender retries; an *ap.Error with a 4xx status is
+// answered as such and the activity stays recorded.
+type Listener func(ctx context.Context, a *Activity) error
+
+// On registers fn for activities of the given type name ("Follow",
+// "Create", ...); the empty name registers it for every activity.
+// Listeners run in registration order, after the default side effects.
+func (h *Handler) On(typeName string, fn Listener) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.listeners[typeName] = append(h.listeners[typeName], fn)
+}
+
+// OnType registers fn for every activity whose parsed value is a T, for
+// instance vocab.ActivityStreamsFollow:
+//
+//	inbox.OnType(h, func(ctx context.Context, a *inbox.Activity, f vocab.ActivityStreamsFollow) error { ... })
+func OnType[T vocab.Type](h *Handler, fn func(ctx context.Context, a *Activity, v T) error) {
+	h.On("", func(ctx context.Context, a *Activity) error {
+		if v, ok := a.Value.(T); ok {
+			return fn(ctx, a, v)
+		}
+		return nil
+	})
+}
+
+// newActivity checks what the signature proves against what the activity
+// claims: it must have an id and exactly one actor, the signer must speak for
+// that actor and the id must share the actor's origin.
+func newActivity(v vocab.Type, raw []byte, sig *httpsig.Result, receiver *actor.Actor) (*Activity, error) {
+	id := ap.ID(v)
+	if id == nil {
+		return nil, ap.Errorf(http.StatusBadRequest, "activity has no id", nil)
+	}
+	actors := ap.Actors(v)
+	if len(actors) != 1 {
+		return nil, ap.Errorf(http.StatusBadRequest, "activity must have exactly one actor", nil)
+	}
+	a := actors[0]
+	if sig == nil || sig.Owner != a.String() {
+		return nil, ap.Errorf(http.StatusForbidden, "signer does not speak for the activity's actor", nil)
+	}
+	if !ap.SameOrigin(id, a) {
+		return nil, ap.Errorf(http.StatusForbidden, "activity id and actor have different origins", nil)
+	}
+	return &Activity{ID: id, Type: v.GetTypeName(), Actor: a, Value: v, Raw: raw, Signature: sig, Receiver: receiver}, nil
+}
+
+func (h *Handler) dispatch(ctx context.Context, a *Activity) error {
+	if !h.opts.DisableDefaults {
+		if err := h.sideEffects(ctx, a); err != nil {
+			return err
+		}
+	}
+	h.mu.RLock()
+	ls := append(append([]Listener(nil), h.listeners[a.Type]...), h.listeners[""]...)
+	h.mu.RUnlock()
+	for _, fn := range ls {
+		if err := fn(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,419 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"code.superseriousbusiness.org/activity/streams/vocab"
+
+	"github.com/slothpub/slothpub/actor"
+	"github.com/slothpub/slothpub/ap"
+	"github.com/slothpub/slothpub/store"
+)
+
+// localFollowersKey names the internal collection of local actors that
+// follow the remote actor remote: the reverse of the local actors'
+// following collections, used to fill home timelines from shared-inbox
+// deliveries. It is never served.
+func localFollowersKey(remote string) string { return "slothpub:local-followers:" + remote }
+
+// FollowRequests returns the IRI under which a's pending follow requests
+// (incoming Follow activity ids) are kept when Options.ManualApproval is set.
+func FollowRequests(a *actor.Actor) string { return a.IRI().String() + "/follow_requests" }
+
+// Likes and Shares name the collections recording who liked and who
+// boosted a local object.
+func Likes(object string) string  { return object + "/likes" }
+func Shares(object string) string { return object + "/shares" }
+
+func (h *Handler) sideEffects(ctx context.Context, a *Activity) error {
+	switch a.Type {
+	case "Follow":
+		return h.onFollow(ctx, a)
+	case "Accept", "Reject":
+		return h.onAcceptReject(ctx, a)
+	case "Undo":
+		return h.onUndo(ctx, a)
+	case "Create", "Update":
+		return h.onCreateUpdate(ctx, a)
+	case "Like":
+		return h.onReaction(ctx, a, Likes)
+	case "Announce":
+		return h.onAnnounce(ctx, a)
+	case "Delete":
+		return h.onDelete(ctx, a)
+	}
+	return nil
+}
+
+// objectProp is every vocabulary type with an "object" property.
+type objectProp interface {
+	GetActivityStreamsObject() vocab.ActivityStreamsObjectProperty
+}
+
+// objectsOf returns the activity's objects: for each, its id and, when it
+// was embedded, its value.
+func objectsOf(v vocab.Type) (ids []*url.URL, values []vocab.Type) {
+	op, ok := v.(objectProp)
+	if !ok || op.GetActivityStreamsObject() == nil {
+		return nil, nil
+	}
+	for it := op.GetActivityStreamsObject().Begin(); it != op.GetActivityStreamsObject().End(); it = it.Next() {
+		switch {
+		case it.IsIRI():
+			ids = append(ids, it.GetIRI())
+			values = append(values, nil)
+		case it.GetType() != nil:
+			if id := ap.ID(it.GetType()); id != nil {
+				ids = append(ids, id)
+				values = append(values, it.GetType())
+			}
+		}
+	}
+	return ids, values
+}
+
+func ignoreExists(err error) error {
+	if errors.Is(err, store.ErrExists) {
+		return nil
+	}
+	return err
+}
+
+func ignoreNotFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// localActor returns the local actor with that IRI, or nil.
+func (h *Handler) localActor(ctx context.Context, iri *url.URL) (*actor.Actor, error) {
+	if !h.actors.IsLocal(iri) {
+		return nil, nil
+	}
+	la, err := h.actors.ByIRI(ctx, iri.String())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return la, err
+}
+
+func (h *Handler) onFollow(ctx context.Context, a *Activity) error {
+	ids, _ := objectsOf(a.Value)
+	if len(ids) != 1 {
+		return ap.Errorf(http.StatusBadRequest, "Follow must have exactly one object", nil)
+	}
+	local, err := h.localActor(ctx, ids[0])
+	if err != nil || local == nil {
+		return err // not one of ours: nothing to do
+	}
+	if h.opts.ManualApproval {
+		return ignoreExists(h.st.AddItem(ctx, FollowRequests(local), a.ID.String()))
+	}
+	if err := ignoreExists(h.st.AddItem(ctx, local.Followers().String(), a.Actor.String())); err != nil {
+		return err
+	}
+	if h.opts.Sender == nil {
+		return nil
+	}
+	accept := ap.NewAccept(nil, local.IRI(), a.Value) // Mastodon expects the Follow embedded
+	ap.SetTo(accept, a.Actor)
+	if _, err := h.opts.Sender.Post(ctx, local, accept); err != nil {
+		return fmt.Errorf("inbox: sending Accept: %w", err)
+	}
+	return nil
+}
+
+// ourFollow finds the Follow an Accept or Reject answers: a Follow we sent
+// (stored locally, by a local actor) whose object is the answering actor.
+func (h *Handler) ourFollow(ctx context.Context, id *url.URL, embedded vocab.Type, answerer *url.URL) (*actor.Actor, error) {
+	var follow vocab.Type
+	if o, err := h.st.GetObject(ctx, id.String()); err == nil && o.Local && o.Type == "Follow" {
+		if follow, err = ap.Parse(ctx, o.Data); err != nil {
+			return nil, fmt.Errorf("inbox: stored follow %s: %w", id, err)
+		}
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	} else if embedded != nil && embedded.GetTypeName() == "Follow" {
+		follow = embedded // a server that rewrote the id; trust only what we check below
+	}
+	if follow == nil {
+		return nil, nil
+	}
+	followers := ap.Actors(follow)
+	objs, _ := objectsOf(follow)
+	if len(followers) != 1 || len(objs) != 1 || objs[0].String() != answerer.String() {
+		return nil, nil
+	}
+	return h.localActor(ctx, followers[0])
+}
+
+func (h *Handler) onAcceptReject(ctx context.Context, a *Activity) error {
+	ids, vals := objectsOf(a.Value)
+	for i, id := range ids {
+		local, err := h.ourFollow(ctx, id, vals[i], a.Actor)
+		if err != nil {
+			return err
+		}
+		if local == nil {
+			continue
+		}
+		following, reverse := local.Following().String(), localFollowersKey(a.Actor.String())
+		if a.Type == "Accept" {
+			if err := ignoreExists(h.st.AddItem(ctx, following, a.Actor.String())); err != nil {
+				return err
+			}
+			if err := ignoreExists(h.st.AddItem(ctx, reverse, local.IRI().String())); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := ignoreNotFound(h.st.RemoveItem(ctx, following, a.Actor.String())); err != nil {
+			return err
+		}
+		if err := ignoreNotFound(h.st.RemoveItem(ctx, reverse, local.IRI().String())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *Handler) onUndo(ctx context.Context, a *Activity) error {
+	ids, vals := objectsOf(a.Value)
+	for i, id := range ids {
+		undone := vals[i]
+		if stored, err := h.st.GetObject(ctx, id.String()); err == nil && !stored.Local {
+			// Prefer what we received earlier over what the Undo embeds.
+			if v, err := ap.Parse(ctx, stored.Data); err == nil {
+				undone = v
+			}
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if undone == nil {
+			continue // never seen it: nothing to undo
+		}
+		if as := ap.Actors(undone); len(as) != 1 || as[0].String() != a.Actor.String() {
+			return ap.Errorf(http.StatusForbidden, "an actor can only undo its own activities", nil)
+		}
+		objs, _ := objectsOf(undone)
+		if len(objs) != 1 {
+			continue
+		}
+		var err error
+		switch undone.GetTypeName() {
+		case "Follow":
+			local, lerr := h.localActor(ctx, objs[0])
+			if lerr != nil || local == nil {
+				return lerr
+			}
+			err = ignoreNotFound(h.st.RemoveItem(ctx, local.Followers().String(), a.Actor.String()))
+			if err == nil {
+				err = ignoreNotFound(h.st.RemoveItem(ctx, FollowRequests(local), id.String()))
+			}
+		case "Like":
+			err = ignoreNotFound(h.st.RemoveItem(ctx, Likes(objs[0].String()), a.Actor.String()))
+		case "Announce":
+			err = ignoreNotFound(h.st.RemoveItem(ctx, Shares(objs[0].String()), a.Actor.String()))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// onCreateUpdate stores the objects a Create or Update carries. An embedded
+// object is trusted only when it shares the actor's origin and names the
+// actor as its author; an object given by IRI is fetched from its origin.
+func (h *Handler) onCreateUpdate(ctx context.Context, a *Activity) error {
+	ids, vals := objectsOf(a.Value)
+	for i, id := range ids {
+		v := vals[i]
+		if v == nil {
+			if a.Type == "Create" {
+				h.fetch(ctx, id)
+				if err := h.addToTimelines(ctx, a); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if !ap.SameOrigin(id, a.Actor) {
+			return ap.Errorf(http.StatusForbidden, "embedded object has a different origin than the actor", nil)
+		}
+		owner := a.Actor.String()
+		if id.String() != owner { // an actor updating itself has no attributedTo
+			authors := ap.AttributedTo(v)
+			if len(authors) > 0 && !containsIRI(authors, a.Actor) {
+				return ap.Errorf(http.StatusForbidden, "object is attributed to someone else", nil)
+			}
+		}
+		data, err := ap.Serialize(v)
+		if err != nil {
+			return ap.Errorf(http.StatusBadRequest, "object cannot be serialised", err)
+		}
+		obj := &store.Object{IRI: id.String(), Type: v.GetTypeName(), Actor: owner, Data: data}
+		if a.Type == "Create" {
+			err = ignoreExists(h.st.CreateObject(ctx, obj))
+		} else {
+			err = h.update(ctx, obj)
+		}
+		if err != nil {
+			return err
+		}
+		if a.Type == "Create" {
+			if err := h.addToTimelines(ctx, a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (h *Handler) update(ctx context.Context, obj *store.Object) error {
+	old, err := h.st.GetObject(ctx, obj.IRI)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	case old.Local || (old.Actor != "" && old.Actor != obj.Actor):
+		return ap.Errorf(http.StatusForbidden, "only the owner may update an object", nil)
+	case old.Type == "Tombstone":
+		return nil // deleted objects stay deleted
+	}
+	return h.st.PutObject(ctx, obj)
+}
+
+func containsIRI(list []*url.URL, u *url.URL) bool {
+	for _, x := range list {
+		if x.String() == u.String() {
+			return true
+		}
+	}
+	return false
+}
+
+// fetch dereferences an object that arrived by IRI, best effort: the
+// activity itself is already recorded, so a failure is only logged.
+func (h *Handler) fetch(ctx context.Context, iri *url.URL) {
+	if h.opts.Fetcher == nil || h.actors.IsLocal(iri) {
+		return
+	}
+	if _, err := h.opts.Fetcher.Object(ctx, iri); err != nil {
+		h.log.Warn("inbox: dereferencing object", "iri", iri.String(), "err", err)
+	}
+}
+
+// addToTimelines files the activity in the inbox collection (the home
+// timeline) of each local actor it is for: the owner of the personal inbox
+// it came to, local actors addressed directly, and local followers of the
+// sender when it is addressed to the sender's followers or to the public.
+func (h *Handler) addToTimelines(ctx context.Context, a *Activity) error {
+	targets := map[string]bool{}
+	if a.Receiver != nil {
+		targets[a.Receiver.IRI().String()] = true
+	}
+	broadcast := false
+	for _, r := range ap.Recipients(a.Value) {
+		if ap.IsPublic(r.String()) || r.Path == a.Actor.Path+"/followers" && ap.SameOrigin(r, a.Actor) {
+			broadcast = true
+			continue
+		}
+		if la, err := h.localActor(ctx, r); err != nil {
+			return err
+		} else if la != nil {
+			targets[la.IRI().String()] = true
+		}
+	}
+	if broadcast {
+		if err := h.eachLocalFollower(ctx, a.Actor.String(), func(iri string) { targets[iri] = true }); err != nil {
+			return err
+		}
+	}
+	for iri := range targets {
+		if err := ignoreExists(h.st.AddItem(ctx, iri+"/inbox", a.ID.String())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *Handler) eachLocalFollower(ctx context.Context, remote string, fn func(string)) error {
+	cursor := ""
+	for {
+		p, err := h.st.Items(ctx, localFollowersKey(remote), cursor, 200)
+		if err != nil {
+			return err
+		}
+		for _, it := range p.Items {
+			fn(it)
+		}
+		if p.Next == "" {
+			return nil
+		}
+		cursor = p.Next
+	}
+}
+
+// onReaction records a Like (or similar) of a local object.
+func (h *Handler) onReaction(ctx context.Context, a *Activity, coll func(string) string) error {
+	ids, _ := objectsOf(a.Value)
+	for _, id := range ids {
+		o, err := h.st.GetObject(ctx, id.String())
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if !o.Local {
+			continue
+		}
+		if err := ignoreExists(h.st.AddItem(ctx, coll(o.IRI), a.Actor.String())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *Handler) onAnnounce(ctx context.Context, a *Activity) error {
+	if err := h.onReaction(ctx, a, Shares); err != nil {
+		return err
+	}
+	ids, _ := objectsOf(a.Value)
+	for _, id := range ids {
+		h.fetch(ctx, id) // an embedded copy is never trusted: fetch from its origin
+	}
+	return h.addToTimelines(ctx, a)
+}
+
+func (h *Handler) onDelete(ctx context.Context, a *Activity) error {
+	ids, _ := objectsOf(a.Value)
+	for _, id := range ids {
+		o, err := h.st.GetObject(ctx, id.String())
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if o.Local || !ap.SameOrigin(id, a.Actor) || (o.Actor != "" && o.Actor != a.Actor.String() && o.IRI != a.Actor.String()) {
+			return ap.Errorf(http.StatusForbidden, "only the owner may delete an object", nil)
+		}
+		if o.Type == "Tombstone" {
+			continue
+		}
+		data, err := ap.TombstoneJSON(o.IRI, o.Type, time.Now())
+		if err != nil {
+			return err
+		}
+		if err := h.st.PutObject(ctx, &store.Object{IRI: o.IRI, Type: "Tombstone", Actor: o.Actor, Data: data}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,200 @@
+package inbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"code.superseriousbusiness.org/activity/streams/vocab"
+
+	"github.com/slothpub/slothpub/actor"
+	"github.com/slothpub/slothpub/ap"
+	"github.com/slothpub/slothpub/httpsig"
+	"github.com/slothpub/slothpub/store"
+)
+
+// DefaultMaxBodyBytes is the default cap on an inbox request body. Mastodon
+// caps at 1 MiB too; no legitimate activity comes close.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Sender delivers activities on behalf of local actors. *outbox.Outbox
+// implements it; the inbox uses it to answer Follows with Accept.
+type Sender interface {
+	Post(ctx context.Context, from *actor.Actor, activity vocab.Type) (*url.URL, error)
+}
+
+// Fetcher dereferences remote objects that arrive as bare IRIs (an
+// Announce of a remote note, a Create whose object is an IRI).
+// *deref.Resolver implements it.
+type Fetcher interface {
+	Object(ctx context.Context, iri *url.URL) (*store.Object, error)
+}
+
+// Options configure a Handler. A nil *Options means all defaults.
+type Options struct {
+	// Sender answers Follows with Accept. Without one, follows are recorded
+	// but never answered.
+	Sender Sender
+	// Fetcher dereferences objects that arrive by IRI. Without one they are
+	// recorded by IRI only.
+	Fetcher Fetcher
+	// MaxBodyBytes caps the request body; default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// ManualApproval keeps incoming Follows pending (in the followee's
+	// follow-requests collection) instead of accepting them.
+	ManualApproval bool
+	// DisableDefaults turns off the default side effects: only the
+	// idempotent store of the activity and the listeners run.
+	DisableDefaults bool
+	// Logger receives one line per rejected request; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler is the inbox endpoint. Mount it for both the personal and the
+// shared inbox:
+//
+//	mux.Handle("POST /users/{name}/inbox", h)
+//	mux.Handle("POST /inbox", h)
+//
+// On the personal pattern the {name} path value selects the receiving actor.
+// Handler is safe for concurrent use; register listeners before serving.
+type Handler struct {
+	st       store.Store
+	actors   *actor.Directory
+	verifier *httpsig.Verifier
+	opts     Options
+	log      *slog.Logger
+
+	mu        sync.RWMutex
+	listeners map[string][]Listener // by type name; "" for every type
+}
+
+// New returns an inbox Handler that keeps state in st, knows local actors
+// from actors and authenticates requests with verifier.
+func New(st store.Store, actors *actor.Directory, verifier *httpsig.Verifier, opts *Options) *Handler {
+	h := &Handler{st: st, actors: actors, verifier: verifier, listeners: map[string][]Listener{}}
+	if opts != nil {
+		h.opts = *opts
+	}
+	if h.opts.MaxBodyBytes <= 0 {
+		h.opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	h.log = h.opts.Logger
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	return h
+}
+
+// ServeHTTP runs the inbox pipeline described in the package documentation.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h.serve(r); err != nil {
+		status := ap.StatusOf(err)
+		lvl := slog.LevelInfo
+		if status >= 500 {
+			lvl = slog.LevelError
+		}
+		h.log.Log(r.Context(), lvl, "inbox: rejected", "status", status, "path", r.URL.Path, "err", err)
+		ap.WriteError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (h *Handler) serve(r *http.Request) error {
+	if r.Method != http.MethodPost {
+		return ap.Errorf(http.StatusMethodNotAllowed, "inbox accepts POST only", nil)
+	}
+	ctx := r.Context()
+	var receiver *actor.Actor
+	if name := r.PathValue("name"); name != "" {
+		a, err := h.actors.Get(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return ap.Errorf(http.StatusNotFound, "no such actor", err)
+		} else if err != nil {
+			return err
+		}
+		receiver = a
+	}
+	body, err := readBody(r, h.opts.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if !acceptableContentType(r.Header.Get("Content-Type")) {
+		return ap.Errorf(http.StatusUnsupportedMediaType, "content type must be application/activity+json or application/ld+json", nil)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	res, err := h.verifier.Verify(r)
+	if err != nil {
+		return ap.Errorf(http.StatusUnauthorized, "signature verification failed", err)
+	}
+	v, err := ap.Parse(ctx, body)
+	if err != nil {
+		if ap.StatusOf(err) == http.StatusInternalServerError {
+			return ap.Errorf(http.StatusBadRequest, "malformed activity", err)
+		}
+		return err
+	}
+	act, err := newActivity(v, body, res, receiver)
+	if err != nil {
+		return err
+	}
+	return h.process(ctx, act)
+}
+
+// process stores the activity once and runs its effects. It is the part of
+// the pipeline after authentication, shared by ServeHTTP and tests.
+func (h *Handler) process(ctx context.Context, act *Activity) error {
+	rec := &store.Object{IRI: act.ID.String(), Type: act.Type, Actor: act.Actor.String(), Data: act.Raw}
+	if err := h.st.CreateObject(ctx, rec); errors.Is(err, store.ErrExists) {
+		return nil // already processed: idempotent success
+	} else if err != nil {
+		return fmt.Errorf("inbox: store activity: %w", err)
+	}
+	err := h.dispatch(ctx, act)
+	if err != nil && ap.StatusOf(err) >= 500 {
+		// Forget the activity so the sender's retry is processed again.
+		if derr := h.st.DeleteObject(context.WithoutCancel(ctx), rec.IRI); derr != nil {
+			h.log.Error("inbox: forgetting failed activity", "id", rec.IRI, "err", derr)
+		}
+	}
+	return err
+}
+
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, ap.Errorf(http.StatusRequestEntityTooLarge, "request body too large", nil)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, ap.Errorf(http.StatusBadRequest, "could not read request body", err)
+	}
+	if int64(len(body)) > limit {
+		return nil, ap.Errorf(http.StatusRequestEntityTooLarge, "request body too large", nil)
+	}
+	return body, nil
+}
+
+// acceptableContentType accepts the ActivityStreams media types and plain
+// JSON, which some implementations send.
+func acceptableContentType(ct string) bool {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "application/activity+json", "application/json":
+		return true
+	case "application/ld+json":
+		p, ok := params["profile"]
+		return !ok || p == "https://www.w3.org/ns/activitystreams" || bytes.Contains([]byte(p), []byte("https://www.w3.org/ns/activitystreams"))
+	}
+	return false
+}

@@ -1,0 +1,256 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"code.superseriousbusiness.org/activity/streams"
+	"code.superseriousbusiness.org/activity/streams/vocab"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slothpub/slothpub/actor"
+	"github.com/slothpub/slothpub/ap"
+	"github.com/slothpub/slothpub/deref"
+	"github.com/slothpub/slothpub/outbox"
+	"github.com/slothpub/slothpub/store"
+	"github.com/slothpub/slothpub/store/memstore"
+)
+
+// resolver serves remote actors from a map.
+type resolver map[string]*deref.Actor
+
+func (r resolver) Actor(_ context.Context, iri *url.URL) (*deref.Actor, error) {
+	if a, ok := r[iri.String()]; ok {
+		return a, nil
+	}
+	return nil, store.ErrNotFound
+}
+
+// transport records POSTs and answers each inbox with the statuses queued
+// for it (then 202).
+type transport struct {
+	mu      sync.Mutex
+	posts   map[string][][]byte
+	answers map[string][]int
+	signed  int
+}
+
+func newTransport() *transport {
+	return &transport{posts: map[string][][]byte{}, answers: map[string][]int{}}
+}
+
+func (t *transport) Get(context.Context, *url.URL, ap.RequestSigner) (*ap.Response, error) {
+	return nil, errors.New("not used")
+}
+
+func (t *transport) Post(_ context.Context, inbox *url.URL, body []byte, s ap.RequestSigner) error {
+	req, _ := http.NewRequest(http.MethodPost, inbox.String(), nil)
+	if err := s.SignRequest(req, body); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if req.Header.Get("Signature") != "" {
+		t.signed++
+	}
+	t.posts[inbox.String()] = append(t.posts[inbox.String()], body)
+	if q := t.answers[inbox.String()]; len(q) > 0 {
+		t.answers[inbox.String()] = q[1:]
+		if q[0] >= 300 {
+			return &ap.RemoteError{Method: http.MethodPost, URL: inbox.String(), StatusCode: q[0]}
+		}
+	}
+	return nil
+}
+
+func (t *transport) count(inbox string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.posts[inbox])
+}
+
+type fixture struct {
+	st     store.Store
+	alice  *actor.Actor
+	tr     *transport
+	ob     *outbox.Outbox
+	failed chan outbox.Delivery
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func setup(t *testing.T, opts *outbox.Options) *fixture {
+	ctx := context.Background()
+	st := memstore.New()
+	actors := actor.NewDirectory(st, "local.example", nil)
+	alice, err := actors.Create(ctx, "alice")
+	require.NoError(t, err)
+	res := resolver{
+		"https://one.example/users/a": {IRI: "https://one.example/users/a", Inbox: "https://one.example/users/a/inbox", SharedInbox: "https://one.example/inbox"},
+		"https://one.example/users/b": {IRI: "https://one.example/users/b", Inbox: "https://one.example/users/b/inbox", SharedInbox: "https://one.example/inbox"},
+		"https://two.example/u/c":     {IRI: "https://two.example/u/c", Inbox: "https://two.example/u/c/inbox"},
+		"https://three.example/secret": {IRI: "https://three.example/secret", Inbox: "https://three.example/secret/inbox"},
+	}
+	for _, f := range []string{"https://one.example/users/a", "https://one.example/users/b", "https://two.example/u/c"} {
+		require.NoError(t, st.AddItem(ctx, alice.Followers().String(), f))
+	}
+	f := &fixture{st: st, alice: alice, tr: newTransport(), failed: make(chan outbox.Delivery, 16), done: make(chan struct{})}
+	o := outbox.Options{Backoff: func(int) time.Duration { return time.Millisecond }}
+	if opts != nil {
+		o = *opts
+	}
+	o.OnPermanentFailure = func(d outbox.Delivery, _ error) { f.failed <- d }
+	f.ob = outbox.New(st, actors, f.tr, res, &o)
+	return f
+}
+
+func (f *fixture) run(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel = cancel
+	go func() {
+		defer close(f.done)
+		_ = f.ob.Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-f.done })
+}
+
+func (f *fixture) wait(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, f.ob.Wait(ctx))
+}
+
+func iri(s string) *url.URL { u, _ := url.Parse(s); return u }
+
+func createNote(to, cc, bcc []*url.URL) vocab.ActivityStreamsCreate {
+	note := streams.NewActivityStreamsNote()
+	content := streams.NewActivityStreamsContentProperty()
+	content.AppendXMLSchemaString("hello")
+	note.SetActivityStreamsContent(content)
+	create := streams.NewActivityStreamsCreate()
+	obj := streams.NewActivityStreamsObjectProperty()
+	obj.AppendActivityStreamsNote(note)
+	create.SetActivityStreamsObject(obj)
+	ap.SetTo(create, to...)
+	ap.SetCc(create, cc...)
+	ap.SetBcc(create, bcc...)
+	return create
+}
+
+func TestPostAddressesAndDelivers(t *testing.T) {
+	f := setup(t, nil)
+	f.run(t)
+	ctx := context.Background()
+	create := createNote([]*url.URL{iri(ap.PublicIRI)}, []*url.URL{f.alice.Followers()}, []*url.URL{iri("https://three.example/secret")})
+	id, err := f.ob.Post(ctx, f.alice, create)
+	require.NoError(t, err)
+	f.wait(t)
+
+	assert.True(t, strings.HasPrefix(id.String(), f.alice.IRI().String()+"/activities/"), id.String())
+	// Two followers on one.example share an inbox: one delivery.
+	assert.Equal(t, 1, f.tr.count("https://one.example/inbox"))
+	assert.Equal(t, 0, f.tr.count("https://one.example/users/a/inbox"))
+	assert.Equal(t, 1, f.tr.count("https://two.example/u/c/inbox"))
+	assert.Equal(t, 1, f.tr.count("https://three.example/secret/inbox"), "bcc recipients get it")
+	assert.Equal(t, 3, f.tr.signed, "every delivery is signed")
+	for _, bodies := range f.tr.posts {
+		for _, b := range bodies {
+			assert.NotContains(t, string(b), "three.example/secret", "bcc never leaves the server")
+			assert.NotContains(t, string(b), `"bcc"`)
+		}
+	}
+
+	// Stored: the activity in the outbox collection, the note with a local id.
+	ok, err := f.st.HasItem(ctx, f.alice.Outbox().String(), id.String())
+	require.NoError(t, err)
+	assert.True(t, ok)
+	act, err := f.st.GetObject(ctx, id.String())
+	require.NoError(t, err)
+	assert.True(t, act.Local)
+	v, err := ap.Parse(ctx, act.Data)
+	require.NoError(t, err)
+	objs := ap.Objects(v)
+	require.Len(t, objs, 1)
+	assert.True(t, strings.HasPrefix(objs[0].String(), f.alice.IRI().String()+"/statuses/"))
+	note, err := f.st.GetObject(ctx, objs[0].String())
+	require.NoError(t, err)
+	assert.Equal(t, "Note", note.Type)
+	assert.Contains(t, string(note.Data), f.alice.IRI().String(), "attributedTo is set")
+}
+
+func TestRetriesThenDelivers(t *testing.T) {
+	f := setup(t, nil)
+	f.tr.answers["https://two.example/u/c/inbox"] = []int{503, 500}
+	f.run(t)
+	_, err := f.ob.Post(context.Background(), f.alice, createNote([]*url.URL{iri("https://two.example/u/c")}, nil, nil))
+	require.NoError(t, err)
+	f.wait(t)
+	assert.Equal(t, 3, f.tr.count("https://two.example/u/c/inbox"))
+	assert.Empty(t, f.failed)
+}
+
+func TestPermanentFailureIsNotRetried(t *testing.T) {
+	f := setup(t, nil)
+	f.tr.answers["https://two.example/u/c/inbox"] = []int{410}
+	f.run(t)
+	_, err := f.ob.Post(context.Background(), f.alice, createNote([]*url.URL{iri("https://two.example/u/c")}, nil, nil))
+	require.NoError(t, err)
+	f.wait(t)
+	assert.Equal(t, 1, f.tr.count("https://two.example/u/c/inbox"))
+	require.Len(t, f.failed, 1)
+	assert.Equal(t, 1, (<-f.failed).Attempts)
+}
+
+func TestGivesUpAfterMaxAttempts(t *testing.T) {
+	f := setup(t, &outbox.Options{MaxAttempts: 3, Backoff: func(int) time.Duration { return time.Millisecond }})
+	f.tr.answers["https://two.example/u/c/inbox"] = []int{500, 502, 429, 500}
+	f.run(t)
+	_, err := f.ob.Post(context.Background(), f.alice, createNote([]*url.URL{iri("https://two.example/u/c")}, nil, nil))
+	require.NoError(t, err)
+	f.wait(t)
+	assert.Equal(t, 3, f.tr.count("https://two.example/u/c/inbox"))
+	require.Len(t, f.failed, 1)
+	assert.Equal(t, 3, (<-f.failed).Attempts)
+}
+
+func TestQueueIsBounded(t *testing.T) {
+	f := setup(t, &outbox.Options{QueueSize: 2})
+	// Not running, so deliveries stay queued: the followers have two inboxes (one shared), which fit.
+	_, err := f.ob.Post(context.Background(), f.alice, createNote([]*url.URL{f.alice.Followers()}, nil, nil))
+	require.NoError(t, err)
+	assert.Equal(t, 2, f.ob.Pending())
+	_, err = f.ob.Post(context.Background(), f.alice, createNote([]*url.URL{f.alice.Followers()}, nil, nil))
+	assert.ErrorIs(t, err, outbox.ErrQueueFull)
+	// Queued work is delivered once workers run.
+	f.run(t)
+	f.wait(t)
+	assert.Equal(t, 1, f.tr.count("https://one.example/inbox"))
+}
+
+func TestPostRefusesForeignActor(t *testing.T) {
+	f := setup(t, nil)
+	like := streams.NewActivityStreamsLike()
+	ap.SetActor(like, iri("https://one.example/users/a"))
+	_, err := f.ob.Post(context.Background(), f.alice, like)
+	require.Error(t, err)
+	assert.Equal(t, http.StatusBadRequest, ap.StatusOf(err))
+}
+
+func TestRunStopsAndKeepsUndelivered(t *testing.T) {
+	f := setup(t, &outbox.Options{Backoff: func(int) time.Duration { return time.Hour }})
+	f.tr.answers["https://two.example/u/c/inbox"] = []int{503}
+	f.run(t)
+	_, err := f.ob.Post(context.Background(), f.alice, createNote([]*url.URL{iri("https://two.example/u/c")}, nil, nil))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return f.tr.count("https://two.example/u/c/inbox") == 1 }, 5*time.Second, time.Millisecond)
+	f.cancel()
+	<-f.done
+	assert.Equal(t, 1, f.ob.Pending(), "the retry stays queued")
+}
