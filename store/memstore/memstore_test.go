@@ -1,0 +1,34 @@
+package memstore_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/slothpub/slothpub/store"
+	"github.com/slothpub/slothpub/store/memstore"
+	"github.com/slothpub/slothpub/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(*testing.T) store.Store { return memstore.New() })
+}
+
+func BenchmarkCreateObject(b *testing.B) { storetest.BenchCreateObject(b, memstore.New()) }
+
+func BenchmarkItemsPage(b *testing.B) { storetest.BenchItemsPage(b, memstore.New()) }
+
+func TestCanceledContext(t *testing.T) {
+	s := memstore.New()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := s.CreateObject(ctx, &store.Object{IRI: "https://example.com/x"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("CreateObject(canceled) = %v, want context.Canceled", err)
+	}
+	if _, err := s.GetObject(t.Context(), "https://example.com/x"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a canceled CreateObject stored the object: %v", err)
+	}
+	if _, err := s.Items(ctx, "c", "", 10); !errors.Is(err, context.Canceled) {
+		t.Errorf("Items(canceled) = %v, want context.Canceled", err)
+	}
+}

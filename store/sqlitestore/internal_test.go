@@ -1,0 +1,103 @@
+package sqlitestore
+
+import (
+	"bytes"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/slothpub/slothpub/store"
+)
+
+func TestPragmas(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "p.db"), &Options{BusyTimeout: 1234 * 1e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, db := range []struct {
+		name string
+		db   *sql.DB
+		want map[string]string
+	}{
+		{"writer", s.w.db, map[string]string{
+			"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "1234",
+			"synchronous": "2", "user_version": "1", "query_only": "0",
+		}},
+		{"reader", s.r.db, map[string]string{
+			"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "1234",
+			"synchronous": "2", "query_only": "1",
+		}},
+	} {
+		for pragma, want := range db.want {
+			var got string
+			if err := db.db.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatalf("%s: PRAGMA %s: %v", db.name, pragma, err)
+			}
+			if got != want {
+				t.Errorf("%s: PRAGMA %s = %s, want %s", db.name, pragma, got, want)
+			}
+		}
+	}
+	if _, err := s.r.db.ExecContext(t.Context(), `DELETE FROM accounts`); err == nil {
+		t.Error("a write through the read pool succeeded; readers must be read-only")
+	}
+}
+
+func TestMigrationRunsOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	var logs bytes.Buffer
+	opts := &Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	for range 3 {
+		s, err := Open(t.Context(), path, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(logs.String(), "migrated schema"); n != 1 {
+		t.Errorf("schema migrated %d times over three opens, want once; log:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "from=0 to=1") {
+		t.Errorf("migration log lacks versions: %s", logs.String())
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.db")
+	s, err := Open(t.Context(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.db.ExecContext(t.Context(), `PRAGMA user_version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(t.Context(), path, nil)
+	if err == nil {
+		s.Close()
+		t.Fatal("Open of a database with a newer schema succeeded")
+	}
+	if !strings.Contains(err.Error(), "newer") {
+		t.Errorf("error %q does not say the schema is newer", err)
+	}
+}
+
+func TestParseCursor(t *testing.T) {
+	for _, c := range []string{"0", "-1", "+1", "01", " 1", "1 ", "1.5", "1e3", "0x10",
+		"9223372036854775808", "١٢", "abc"} {
+		if _, err := parseCursor(c); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("parseCursor(%q) = %v, want ErrNotFound", c, err)
+		}
+	}
+	for c, want := range map[string]int64{"1": 1, "42": 42, "9223372036854775807": 1<<63 - 1, "": 1<<63 - 1} {
+		if got, err := parseCursor(c); err != nil || got != want {
+			t.Errorf("parseCursor(%q) = %d, %v; want %d", c, got, err, want)
+		}
+	}
+}
