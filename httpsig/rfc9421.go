@@ -1,0 +1,340 @@
+package httpsig
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// RFC 9421 (HTTP Message Signatures) algorithm names.
+const (
+	AlgRSAv15SHA256    = "rsa-v1_5-sha256"
+	AlgRSAPSSSHA512    = "rsa-pss-sha512"
+	AlgECDSAP256SHA256 = "ecdsa-p256-sha256"
+	AlgEd25519         = "ed25519"
+)
+
+func rfc9421Alg(name string) (sigAlg, bool) {
+	switch name {
+	case AlgRSAv15SHA256:
+		return algRSAPKCS1SHA256, true
+	case AlgRSAPSSSHA512:
+		return algRSAPSSSHA512, true
+	case AlgECDSAP256SHA256:
+		return algECDSAP256SHA256, true
+	case AlgEd25519:
+		return algEd25519, true
+	}
+	return algNone, false
+}
+
+// rfc9421AlgsForKey returns the primitives to try for a signature without
+// an alg parameter: the key type decides. For RSA, rsa-v1_5-sha256 (what
+// Mastodon signs with) comes first and rsa-pss-sha512 second.
+func rfc9421AlgsForKey(pub crypto.PublicKey) []sigAlg {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return []sigAlg{algRSAPKCS1SHA256, algRSAPSSSHA512}
+	case ed25519.PublicKey:
+		return []sigAlg{algEd25519}
+	case *ecdsa.PublicKey:
+		if k.Curve == elliptic.P256() {
+			return []sigAlg{algECDSAP256SHA256}
+		}
+	}
+	return nil
+}
+
+// message is what a signature base is computed over: a request, or a
+// response (req nil, status set).
+type message struct {
+	req    *http.Request
+	status int
+	header http.Header
+	scheme string // scheme of the request's target URI
+}
+
+func requestMessage(r *http.Request, scheme string) *message {
+	if scheme == "" {
+		switch {
+		case r.URL != nil && r.URL.Scheme != "":
+			scheme = r.URL.Scheme
+		case r.TLS != nil:
+			scheme = "https"
+		default:
+			scheme = "http"
+		}
+	}
+	return &message{req: r, header: r.Header, scheme: strings.ToLower(scheme)}
+}
+
+// componentValue computes the value of one covered component.
+func (m *message) componentValue(it sfItem) (string, error) {
+	name, ok := it.Value.(string)
+	if !ok {
+		return "", errors.New("component identifier is not a string")
+	}
+	var qname string
+	for _, p := range it.Params {
+		switch p.Key {
+		case "name":
+			s, ok := p.Value.(string)
+			if !ok || name != "@query-param" {
+				return "", fmt.Errorf("bad name parameter on %q", name)
+			}
+			qname = s
+		default:
+			// sf, key, bs, req, tr: not supported.
+			return "", fmt.Errorf("component parameter %q is not supported", p.Key)
+		}
+	}
+	if !strings.HasPrefix(name, "@") {
+		if name != strings.ToLower(name) || name == "" {
+			return "", fmt.Errorf("component name %q is not lower case", name)
+		}
+		if name == "host" && m.req != nil {
+			if h := requestHost(m.req); h != "" {
+				return h, nil
+			}
+		}
+		vs := m.header.Values(name)
+		if len(vs) == 0 {
+			return "", errMissingHeader(name)
+		}
+		var b strings.Builder
+		for i, v := range vs {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(strings.TrimSpace(v))
+		}
+		return b.String(), nil
+	}
+	if name == "@status" {
+		if m.req != nil || m.status == 0 {
+			return "", errors.New("@status on a request")
+		}
+		return strconv.Itoa(m.status), nil
+	}
+	r := m.req
+	if r == nil {
+		return "", fmt.Errorf("%s on a response", name)
+	}
+	target := requestTarget(r)
+	path, query, hasQuery := strings.Cut(target, "?")
+	switch name {
+	case "@method":
+		return r.Method, nil
+	case "@target-uri":
+		return m.scheme + "://" + strings.ToLower(requestHost(r)) + target, nil
+	case "@authority":
+		return authority(m.scheme, requestHost(r)), nil
+	case "@scheme":
+		return m.scheme, nil
+	case "@request-target":
+		return target, nil
+	case "@path":
+		if path == "" {
+			path = "/"
+		}
+		return path, nil
+	case "@query":
+		if !hasQuery {
+			return "?", nil
+		}
+		return "?" + query, nil
+	case "@query-param":
+		if qname == "" {
+			return "", errors.New("@query-param without name")
+		}
+		vals, err := url.ParseQuery(query)
+		if err != nil {
+			return "", fmt.Errorf("@query-param: %w", err)
+		}
+		vs := vals[qname]
+		if len(vs) != 1 {
+			return "", fmt.Errorf("@query-param %q occurs %d times", qname, len(vs))
+		}
+		return queryEscape(vs[0]), nil
+	}
+	return "", fmt.Errorf("derived component %q is not supported", name)
+}
+
+// authority lower-cases host and drops the scheme's default port.
+func authority(scheme, host string) string {
+	host = strings.ToLower(host)
+	if h, ok := strings.CutSuffix(host, ":443"); ok && scheme == "https" {
+		return h
+	}
+	if h, ok := strings.CutSuffix(host, ":80"); ok && scheme == "http" {
+		return h
+	}
+	return host
+}
+
+func queryEscape(s string) string {
+	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+}
+
+// signatureBase appends the RFC 9421 signature base for the covered
+// components and parameters in in.
+func signatureBase(buf []byte, m *message, in *sfInnerList) ([]byte, error) {
+	var err error
+	for i, it := range in.Items {
+		start := len(buf)
+		if buf, err = appendSFItem(buf, it); err != nil {
+			return nil, err
+		}
+		id := buf[start:]
+		for _, prev := range in.Items[:i] {
+			var tmp [128]byte
+			p, _ := appendSFItem(tmp[:0], prev)
+			if string(p) == string(id) {
+				return nil, fmt.Errorf("component %s covered twice", id)
+			}
+		}
+		v, err := m.componentValue(it)
+		if err != nil {
+			return nil, err
+		}
+		buf = append(buf, ": "...)
+		buf = append(buf, v...)
+		buf = append(buf, '\n')
+	}
+	buf = append(buf, `"@signature-params": `...)
+	return appendSFInnerList(buf, in)
+}
+
+// sigInput is one parsed signature from Signature-Input + Signature.
+type sigInput struct {
+	label      string
+	inner      *sfInnerList
+	sig        []byte
+	keyID      string
+	alg        string
+	created    int64
+	expires    int64
+	hasCreated bool
+	hasExpires bool
+	covered    map[string]bool // component names (without parameters)
+}
+
+const maxSignatures = 8
+
+// parseRFC9421 parses the Signature-Input and Signature headers of h.
+func parseRFC9421(h http.Header) ([]*sigInput, error) {
+	inputs, err := parseSFDictionary(strings.Join(h.Values("Signature-Input"), ", "))
+	if err != nil {
+		return nil, fmt.Errorf("Signature-Input: %w", err)
+	}
+	sigs, err := parseSFDictionary(strings.Join(h.Values("Signature"), ", "))
+	if err != nil {
+		return nil, fmt.Errorf("Signature: %w", err)
+	}
+	if len(inputs) > maxSignatures || len(sigs) > maxSignatures {
+		return nil, errors.New("too many signatures")
+	}
+	var out []*sigInput
+	for _, in := range inputs {
+		if in.Inner == nil {
+			return nil, fmt.Errorf("Signature-Input %q is not an inner list", in.Key)
+		}
+		s := &sigInput{label: in.Key, inner: in.Inner, covered: map[string]bool{}}
+		for _, m := range sigs {
+			if m.Key == in.Key {
+				if m.Item == nil {
+					return nil, fmt.Errorf("Signature %q is not an item", in.Key)
+				}
+				b, ok := m.Item.Value.([]byte)
+				if !ok || len(b) == 0 {
+					return nil, fmt.Errorf("Signature %q is not a byte sequence", in.Key)
+				}
+				s.sig = b
+			}
+		}
+		if s.sig == nil {
+			return nil, fmt.Errorf("no Signature for label %q", in.Key)
+		}
+		for _, it := range in.Inner.Items {
+			name, ok := it.Value.(string)
+			if !ok {
+				return nil, fmt.Errorf("label %q: component is not a string", in.Key)
+			}
+			s.covered[name] = true
+		}
+		for _, p := range in.Inner.Params {
+			var ok bool
+			switch p.Key {
+			case "created":
+				s.created, ok = p.Value.(int64)
+				s.hasCreated = true
+			case "expires":
+				s.expires, ok = p.Value.(int64)
+				s.hasExpires = true
+			case "keyid":
+				s.keyID, ok = p.Value.(string)
+			case "alg":
+				s.alg, ok = p.Value.(string)
+			case "nonce", "tag":
+				_, ok = p.Value.(string)
+			default:
+				ok = true // unknown parameters are signed but have no meaning to us
+			}
+			if !ok {
+				return nil, fmt.Errorf("label %q: parameter %q has the wrong type", in.Key, p.Key)
+			}
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("empty Signature-Input")
+	}
+	return out, nil
+}
+
+// checkContentDigest checks an RFC 9530 Content-Digest value against
+// body: every sha-256/sha-512 member must match and one must be present.
+func checkContentDigest(value string, body []byte) error {
+	members, err := parseSFDictionary(value)
+	if err != nil {
+		return fmt.Errorf("Content-Digest: %w", err)
+	}
+	found := false
+	for _, m := range members {
+		alg := DigestAlgorithm(m.Key)
+		if alg != DigestSHA256 && alg != DigestSHA512 {
+			continue
+		}
+		if m.Item == nil {
+			return errors.New("Content-Digest member is not an item")
+		}
+		b, ok := m.Item.Value.([]byte)
+		if !ok {
+			return errors.New("Content-Digest member is not a byte sequence")
+		}
+		if subtle.ConstantTimeCompare(b, digestSum(alg, body)) != 1 {
+			return fmt.Errorf("%s content digest does not match body", alg)
+		}
+		found = true
+	}
+	if !found {
+		return errNoSupportedDigest
+	}
+	return nil
+}
+
+// ContentDigestHeader returns the RFC 9530 Content-Digest header value for
+// body, e.g. "sha-256=:X48E9q...=:".
+func ContentDigestHeader(alg DigestAlgorithm, body []byte) string {
+	b, _ := appendSFBare([]byte(string(alg)+"="), digestSum(alg, body))
+	return string(b)
+}

@@ -1,0 +1,417 @@
+package httpsig
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultWindow is the default VerifierOptions.Window.
+//
+// Mastodon accepts a Date up to one hour ahead of its clock
+// (CLOCK_SKEW_MARGIN) and up to about 1h05m behind it (a default 5-minute
+// expiry plus the same margin). One hour each way interoperates with it and
+// the other fediverse servers, which sign at send time (a retried delivery
+// is re-signed), tolerates peers with badly synchronised clocks, and bounds
+// the lifetime of a captured request to two hours.
+const DefaultWindow = time.Hour
+
+// DefaultMaxBodyBytes is the default VerifierOptions.MaxBodyBytes: 1 MiB,
+// far above any real activity.
+const DefaultMaxBodyBytes = 1 << 20
+
+// VerifierOptions configures a Verifier. nil means all defaults.
+type VerifierOptions struct {
+	// Clock returns the current time. nil: time.Now.
+	Clock func() time.Time
+	// Window is the largest allowed |now - Date| (or |now - created|); a
+	// signature with an expires parameter is also accepted until
+	// expires+Window. 0: DefaultWindow (1 hour; see there for why).
+	Window time.Duration
+	// MaxBodyBytes caps the body read to check its digest. 0:
+	// DefaultMaxBodyBytes (1 MiB).
+	MaxBodyBytes int64
+	// Logger receives one debug record per rejected request. nil:
+	// slog.Default().
+	Logger *slog.Logger
+	// TargetScheme is the URL scheme ("https") of the requests as their
+	// senders addressed them, for the RFC 9421 @target-uri and @scheme
+	// components. "": "https" when the request arrived over TLS, else
+	// "http". A server behind a TLS-terminating proxy must set "https".
+	TargetScheme string
+	// Label, when set, is the only RFC 9421 signature label Verify
+	// considers. "": each signature in the request is tried in order and
+	// the first that verifies wins (at most 8 are accepted in a request).
+	Label string
+}
+
+// Verifier checks HTTP signatures on incoming requests. It is safe for
+// concurrent use.
+type Verifier struct {
+	keys    KeyResolver
+	clock   func() time.Time
+	window  time.Duration
+	maxBody int64
+	log     *slog.Logger
+	scheme  string
+	label   string
+}
+
+// NewVerifier returns a Verifier that finds keys with keys.
+func NewVerifier(keys KeyResolver, opts *VerifierOptions) *Verifier {
+	if opts == nil {
+		opts = &VerifierOptions{}
+	}
+	v := &Verifier{
+		keys:    keys,
+		clock:   opts.Clock,
+		window:  opts.Window,
+		maxBody: opts.MaxBodyBytes,
+		log:     opts.Logger,
+		scheme:  opts.TargetScheme,
+		label:   opts.Label,
+	}
+	if v.clock == nil {
+		v.clock = time.Now
+	}
+	if v.window <= 0 {
+		v.window = DefaultWindow
+	}
+	if v.maxBody <= 0 {
+		v.maxBody = DefaultMaxBodyBytes
+	}
+	if v.log == nil {
+		v.log = slog.Default()
+	}
+	return v
+}
+
+// Result describes a verified signature.
+type Result struct {
+	KeyID     string     // keyId (cavage) or keyid (RFC 9421) of the signature
+	Owner     string     // Key.Owner: the actor the signer speaks for
+	Algorithm string     // algorithm as named in the signature ("" if absent)
+	Scheme    string     // SchemeCavage or SchemeRFC9421
+	Key       *PublicKey // the key that verified the signature
+}
+
+// bufPool holds signing-string buffers.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// Verify checks r's signature: RFC 9421 Signature-Input and Signature
+// headers when Signature-Input is present, else a draft-cavage-12
+// Signature header (or "Authorization: Signature ...").
+//
+// An RFC 9421 signature must cover "@method" and the target ("@target-uri",
+// or "@authority" with "@request-target" or with "@path" and, when the
+// request has a query, "@query"), carry a keyid and a created parameter
+// (or cover "date"), and, for requests with a body, cover
+// "content-digest", which must match the body (RFC 9530).
+//
+// The signature must cover "(request-target)", "host" and "date" (or
+// "(created)"), and the Date (created) must lie within the window. When the
+// request can carry a body (POST, PUT, PATCH, or any request with a non-zero
+// Content-Length) the signature must also cover "digest", and the Digest
+// header must match the body: Verify reads r.Body (at most MaxBodyBytes) and
+// replaces it with an equivalent reader, so handlers can read it again.
+//
+// The key comes from the KeyResolver (ResolveKey(ctx, keyID, false)); when
+// the signature does not verify, the resolver is asked once more with
+// refresh=true, in case the remote rotated its key, before Verify fails.
+// Every failure is an *Error with a Reason.
+func (v *Verifier) Verify(r *http.Request) (*Result, error) {
+	if len(r.Header.Values("Signature-Input")) > 0 {
+		return v.verifyRFC9421(r)
+	}
+	raw, err := cavageHeader(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	p, perr := parseCavageSignature(raw)
+	if perr != nil {
+		return nil, failErr(ReasonMalformed, perr)
+	}
+	if !knownCavageAlgorithm(p.Algorithm) {
+		return nil, fail(ReasonUnsupportedAlgorithm, "algorithm %q", p.Algorithm)
+	}
+	if err := v.checkCavageCoverage(r, p); err != nil {
+		return nil, err
+	}
+	if err := v.checkCavageTime(r, p); err != nil {
+		return nil, err
+	}
+	if requiresBody(r) || coversCavage(p, "digest") {
+		if err := v.checkBodyDigest(r, "Digest", checkDigest); err != nil {
+			return nil, err
+		}
+	}
+
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	msg, err := cavageSigningString((*bp)[:0], r, p)
+	if err != nil {
+		return nil, failErr(ReasonMissingComponent, err)
+	}
+	*bp = msg[:0]
+
+	key, err := v.verifyWithKey(r.Context(), p.KeyID, func(k *PublicKey) error {
+		algs, err := cavageAlgs(p.Algorithm, k.Key)
+		if err != nil {
+			return err
+		}
+		for _, a := range algs {
+			if err = verifyAlg(a, k.Key, msg, p.Signature); err == nil {
+				return nil
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Result{KeyID: p.KeyID, Owner: key.Owner, Algorithm: p.Algorithm, Scheme: SchemeCavage, Key: key}, nil
+}
+
+// verifyWithKey resolves keyID and runs check with it; on failure it asks
+// the resolver for a fresh key once and retries.
+func (v *Verifier) verifyWithKey(ctx context.Context, keyID string, check func(*PublicKey) error) (*PublicKey, error) {
+	key, err := v.resolve(ctx, keyID, false)
+	if err != nil {
+		return nil, err
+	}
+	first := check(key)
+	if first == nil {
+		return key, nil
+	}
+	fresh, err := v.resolve(ctx, keyID, true)
+	if err != nil {
+		return nil, err
+	}
+	if second := check(fresh); second != nil {
+		if errors.Is(second, errKeyMismatch) && errors.Is(first, errKeyMismatch) {
+			return nil, failErr(ReasonUnsupportedAlgorithm, second)
+		}
+		return nil, failErr(ReasonBadSignature, second)
+	}
+	return fresh, nil
+}
+
+func (v *Verifier) resolve(ctx context.Context, keyID string, refresh bool) (*PublicKey, error) {
+	if v.keys == nil {
+		return nil, fail(ReasonKeyUnavailable, "no key resolver configured")
+	}
+	k, err := v.keys.ResolveKey(ctx, keyID, refresh)
+	if err != nil {
+		return nil, failErr(ReasonKeyUnavailable, fmt.Errorf("resolving %q: %w", keyID, err))
+	}
+	if k == nil || k.Key == nil {
+		return nil, fail(ReasonKeyUnavailable, "resolver returned no key for %q", keyID)
+	}
+	return k, nil
+}
+
+// cavageHeader returns the one draft-cavage signature in h. Several
+// Signature headers, or a Signature and an Authorization: Signature, are
+// ambiguous and rejected.
+func cavageHeader(h http.Header) (string, error) {
+	var found []string
+	for _, s := range h.Values("Signature") {
+		found = append(found, s)
+	}
+	for _, a := range h.Values("Authorization") {
+		scheme, rest, _ := strings.Cut(a, " ")
+		if strings.EqualFold(scheme, "Signature") {
+			found = append(found, rest)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fail(ReasonNoSignature, "no Signature or Authorization: Signature header")
+	case 1:
+		return found[0], nil
+	}
+	return "", fail(ReasonMalformed, "%d signature headers", len(found))
+}
+
+// requiresBody reports whether r must have its body covered by a digest.
+func requiresBody(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		return true
+	}
+	return r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
+}
+
+func (v *Verifier) checkCavageCoverage(r *http.Request, p *cavageParams) error {
+	var target, host, date, created, digest bool
+	for _, h := range p.Headers {
+		switch h {
+		case "(request-target)":
+			target = true
+		case "host":
+			host = true
+		case "date":
+			date = true
+		case "(created)":
+			created = true
+		case "digest":
+			digest = true
+		}
+	}
+	switch {
+	case !target:
+		return fail(ReasonMissingComponent, "signature does not cover (request-target)")
+	case !host:
+		return fail(ReasonMissingComponent, "signature does not cover host")
+	case !date && !created:
+		return fail(ReasonMissingComponent, "signature covers neither date nor (created)")
+	case !digest && requiresBody(r):
+		return fail(ReasonMissingComponent, "signature of a %s does not cover digest", r.Method)
+	}
+	return nil
+}
+
+func (v *Verifier) checkCavageTime(r *http.Request, p *cavageParams) error {
+	now := v.clock()
+	if coversCavage(p, "date") {
+		d := r.Header.Get("Date")
+		if d == "" {
+			return fail(ReasonMissingComponent, "covered header \"date\" is absent")
+		}
+		t, err := parseHTTPDate(d)
+		if err != nil {
+			return fail(ReasonMalformed, "Date %q: %v", d, err)
+		}
+		if err := v.inWindow(now, t, "Date"); err != nil {
+			return err
+		}
+	}
+	if coversCavage(p, "(created)") {
+		if !p.HasCreated {
+			return fail(ReasonMissingComponent, "(created) covered but created parameter absent")
+		}
+		if err := v.inWindow(now, time.Unix(p.Created, 0), "created"); err != nil {
+			return err
+		}
+	}
+	if p.HasExpires && now.After(time.Unix(p.Expires, 0).Add(v.window)) {
+		return fail(ReasonOutsideWindow, "signature expired at %d", p.Expires)
+	}
+	return nil
+}
+
+func coversCavage(p *cavageParams, name string) bool {
+	for _, h := range p.Headers {
+		if h == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *Verifier) inWindow(now, t time.Time, what string) error {
+	d := now.Sub(t)
+	if d > v.window {
+		return fail(ReasonOutsideWindow, "%s is %v in the past (window %v)", what, d.Round(time.Second), v.window)
+	}
+	if -d > v.window {
+		return fail(ReasonOutsideWindow, "%s is %v in the future (window %v)", what, (-d).Round(time.Second), v.window)
+	}
+	return nil
+}
+
+// parseHTTPDate parses an HTTP date; besides the forms http.ParseTime
+// accepts it takes IMF-fixdate without the weekday, as in Mastodon's docs.
+func parseHTTPDate(s string) (time.Time, error) {
+	if t, err := http.ParseTime(s); err == nil {
+		return t, nil
+	}
+	return time.Parse("2 Jan 2006 15:04:05 GMT", s)
+}
+
+// readBody reads r.Body up to the cap and puts an equivalent reader back.
+func (v *Verifier) readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	if r.ContentLength > v.maxBody {
+		return nil, fail(ReasonBodyTooLarge, "Content-Length %d exceeds %d", r.ContentLength, v.maxBody)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, v.maxBody+1))
+	_ = r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return nil, fail(ReasonMalformed, "reading body: %v", err)
+	}
+	if int64(len(body)) > v.maxBody {
+		return nil, fail(ReasonBodyTooLarge, "body exceeds %d bytes", v.maxBody)
+	}
+	return body, nil
+}
+
+// checkBodyDigest checks the digest header named header against the body.
+func (v *Verifier) checkBodyDigest(r *http.Request, header string, check func(string, []byte) error) error {
+	vals := r.Header.Values(header)
+	if len(vals) == 0 {
+		return fail(ReasonMissingComponent, "covered header %q is absent", strings.ToLower(header))
+	}
+	body, err := v.readBody(r)
+	if err != nil {
+		return err
+	}
+	if err := check(strings.Join(vals, ", "), body); err != nil {
+		return failErr(ReasonDigestMismatch, err)
+	}
+	return nil
+}
+
+// Handler returns a handler that verifies each request and calls next with
+// the Result in the request's context (see ResultFromContext). A request
+// that fails verification is answered 401 Unauthorized (413 when its body
+// is too large) with a short public text naming the Reason, and next is not
+// called.
+func (v *Verifier) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, err := v.Verify(r)
+		if err != nil {
+			reason := ReasonOf(err)
+			v.log.DebugContext(r.Context(), "httpsig: rejected request",
+				slog.String("reason", string(reason)),
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Any("error", err))
+			status := http.StatusUnauthorized
+			if reason == ReasonBodyTooLarge {
+				status = http.StatusRequestEntityTooLarge
+			} else {
+				w.Header().Set("WWW-Authenticate", `Signature realm="activitypub",headers="(request-target) host date digest"`)
+			}
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, "HTTP signature rejected: "+string(reason)+"\n")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), res)))
+	})
+}
+
+type resultKey struct{}
+
+// NewContext returns a copy of ctx carrying r.
+func NewContext(ctx context.Context, r *Result) context.Context {
+	return context.WithValue(ctx, resultKey{}, r)
+}
+
+// ResultFromContext returns the Result a Verifier.Handler stored in ctx.
+func ResultFromContext(ctx context.Context) (*Result, bool) {
+	r, ok := ctx.Value(resultKey{}).(*Result)
+	return r, ok && r != nil
+}
