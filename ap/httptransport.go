@@ -1,0 +1,306 @@
+package ap
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/slothpub/slothpub/internal/netguard"
+)
+
+// Version is the slothpub release this package belongs to; it appears in
+// the default User-Agent.
+const Version = "0.1.0-dev"
+
+// DefaultUserAgent is the User-Agent HTTPTransport sends unless told
+// otherwise.
+const DefaultUserAgent = "slothpub/" + Version + " (+https://github.com/slothpub/slothpub)"
+
+// Accept and Content-Type values used on the wire.
+const (
+	// AcceptHeader is sent on every GET.
+	AcceptHeader = `application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"`
+	// ContentType is the media type of every POSTed activity.
+	ContentType = "application/activity+json"
+)
+
+// Errors returned by HTTPTransport (wrapped; test with errors.Is).
+var (
+	// ErrForbiddenAddress: the destination resolved to a loopback,
+	// private or otherwise non-public address and AllowPrivate is off.
+	ErrForbiddenAddress = netguard.ErrForbidden
+	// ErrResponseTooLarge: the response body exceeded MaxBodyBytes.
+	ErrResponseTooLarge = errors.New("ap: response body too large")
+	// ErrTooManyRedirects: the redirect chain exceeded MaxRedirects.
+	ErrTooManyRedirects = errors.New("ap: too many redirects")
+	// ErrUnsupportedScheme: a URL (or redirect target) was not http or https.
+	ErrUnsupportedScheme = errors.New("ap: unsupported URL scheme")
+)
+
+// HTTPTransportOptions configures NewHTTPTransport. The zero value (and
+// nil) gives the defaults documented per field.
+type HTTPTransportOptions struct {
+	// UserAgent defaults to DefaultUserAgent.
+	UserAgent string
+	// DialTimeout bounds each TCP connect; default 5s.
+	DialTimeout time.Duration
+	// Timeout bounds a whole Get or Post, redirects and body included;
+	// default 30s. The caller's context may set a shorter deadline.
+	Timeout time.Duration
+	// MaxBodyBytes caps a response body; default 2 MiB. A larger body
+	// fails the request with ErrResponseTooLarge and is not returned.
+	MaxBodyBytes int64
+	// MaxRedirects caps the redirect chain; default 5. A negative value
+	// follows no redirect at all.
+	MaxRedirects int
+	// AllowPrivate lets the built-in RoundTripper reach loopback, private
+	// and link-local addresses. Only for tests and closed networks.
+	AllowPrivate bool
+	// RoundTripper, if set, is used instead of the built-in guarded one
+	// (for in-process networks in tests). The private-address guard is
+	// then the RoundTripper's business.
+	RoundTripper http.RoundTripper
+	// Logger receives debug records about redirects and failures; nil
+	// discards them.
+	Logger *slog.Logger
+}
+
+// HTTPTransport is the Transport that speaks HTTP to real servers. It
+// follows redirects itself so that every hop is signed for its own URL,
+// caps bodies, redirects and time, and (by default) refuses to connect to
+// non-public addresses, checking the address actually dialled. It is safe
+// for concurrent use.
+type HTTPTransport struct {
+	client       *http.Client
+	userAgent    string
+	timeout      time.Duration
+	maxBody      int64
+	maxRedirects int
+	log          *slog.Logger
+}
+
+var _ Transport = (*HTTPTransport)(nil)
+
+// NewHTTPTransport returns an HTTPTransport configured by opts (nil means
+// all defaults).
+func NewHTTPTransport(opts *HTTPTransportOptions) *HTTPTransport {
+	var o HTTPTransportOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = DefaultUserAgent
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 2 << 20
+	}
+	switch {
+	case o.MaxRedirects == 0:
+		o.MaxRedirects = 5
+	case o.MaxRedirects < 0:
+		o.MaxRedirects = 0
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	rt := o.RoundTripper
+	if rt == nil {
+		rt = newRoundTripper(o.DialTimeout, o.AllowPrivate)
+	}
+	return &HTTPTransport{
+		client: &http.Client{
+			Transport: rt,
+			// Redirects are followed by hand so each hop is re-signed.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		userAgent:    o.UserAgent,
+		timeout:      o.Timeout,
+		maxBody:      o.MaxBodyBytes,
+		maxRedirects: o.MaxRedirects,
+		log:          o.Logger,
+	}
+}
+
+func newRoundTripper(dialTimeout time.Duration, allowPrivate bool) *http.Transport {
+	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+	if !allowPrivate {
+		d.Control = netguard.Control
+	}
+	return &http.Transport{
+		Proxy:                 nil, // a proxy would dial on our behalf, bypassing the guard
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// Get fetches iri with the ActivityStreams Accept header, signing every
+// hop with s when s is non-nil. Redirects (301, 302, 303, 307, 308) are
+// followed up to MaxRedirects; Response.URL is the final URL.
+func (t *HTTPTransport) Get(ctx context.Context, iri *url.URL, s RequestSigner) (*Response, error) {
+	return t.do(ctx, http.MethodGet, iri, nil, s)
+}
+
+// Post delivers body to inbox, signed by s (required by every real
+// server, but nil is allowed for tests). Only 307 and 308 redirects are
+// followed for a POST, re-sending and re-signing the body; any other
+// redirect is a *RemoteError.
+func (t *HTTPTransport) Post(ctx context.Context, inbox *url.URL, body []byte, s RequestSigner) error {
+	_, err := t.do(ctx, http.MethodPost, inbox, body, s)
+	return err
+}
+
+func (t *HTTPTransport) do(ctx context.Context, method string, target *url.URL, body []byte, s RequestSigner) (*Response, error) {
+	if target == nil {
+		return nil, errors.New("ap: nil URL")
+	}
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+
+	u := target
+	for hop := 0; ; hop++ {
+		if err := checkScheme(u); err != nil {
+			return nil, err
+		}
+		resp, err := t.roundTrip(ctx, method, u, body, s)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", method, redact(u), err)
+		}
+		if next, ok, err := t.redirect(method, u, resp); err != nil {
+			return nil, err
+		} else if ok {
+			discard(resp.Body)
+			if hop >= t.maxRedirects {
+				return nil, fmt.Errorf("%s %s: %w (limit %d)", method, redact(target), ErrTooManyRedirects, t.maxRedirects)
+			}
+			t.log.DebugContext(ctx, "following redirect", "method", method, "from", redact(u), "to", redact(next), "status", resp.StatusCode)
+			u = next
+			continue
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			discard(resp.Body)
+			t.log.DebugContext(ctx, "remote error", "method", method, "url", redact(u), "status", resp.StatusCode)
+			return nil, &RemoteError{Method: method, URL: u.String(), StatusCode: resp.StatusCode, Header: resp.Header}
+		}
+		data, err := t.readBody(resp)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", method, redact(u), err)
+		}
+		return &Response{URL: u, StatusCode: resp.StatusCode, Header: resp.Header, Body: data}, nil
+	}
+}
+
+// roundTrip sends one signed request.
+func (t *HTTPTransport) roundTrip(ctx context.Context, method string, u *url.URL, body []byte, s RequestSigner) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", t.userAgent)
+	req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	if method == http.MethodGet {
+		req.Header.Set("Accept", AcceptHeader)
+	} else {
+		req.Header.Set("Content-Type", ContentType)
+		req.Header.Set("Accept", AcceptHeader)
+	}
+	if s != nil {
+		if err := s.SignRequest(req, body); err != nil {
+			return nil, fmt.Errorf("sign request: %w", err)
+		}
+	}
+	return t.client.Do(req)
+}
+
+// redirect reports whether resp is a redirect to follow and where to.
+func (t *HTTPTransport) redirect(method string, u *url.URL, resp *http.Response) (*url.URL, bool, error) {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther:
+		if method != http.MethodGet {
+			return nil, false, nil
+		}
+	case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return nil, false, nil
+	}
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return nil, false, nil
+	}
+	next, err := u.Parse(loc)
+	if err != nil {
+		discard(resp.Body)
+		return nil, false, fmt.Errorf("%s %s: bad redirect Location: %w", method, redact(u), err)
+	}
+	next.Fragment = ""
+	if err := checkScheme(next); err != nil {
+		discard(resp.Body)
+		return nil, false, fmt.Errorf("%s %s: redirect: %w", method, redact(u), err)
+	}
+	return next, true, nil
+}
+
+func (t *HTTPTransport) readBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	if resp.ContentLength > t.maxBody {
+		return nil, fmt.Errorf("%w: Content-Length %d > %d", ErrResponseTooLarge, resp.ContentLength, t.maxBody)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, t.maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if int64(len(data)) > t.maxBody {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, t.maxBody)
+	}
+	return data, nil
+}
+
+// discard drains a little of an unwanted body (so the connection can be
+// reused) and closes it.
+func discard(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	_ = body.Close()
+}
+
+func checkScheme(u *url.URL) error {
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+		if u.Host == "" {
+			return fmt.Errorf("ap: URL %q has no host", redact(u))
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %q", ErrUnsupportedScheme, u.Scheme)
+}
+
+// redact drops userinfo from a URL for logs and errors.
+func redact(u *url.URL) string {
+	if u.User == nil {
+		return u.String()
+	}
+	c := *u
+	c.User = nil
+	return c.String()
+}
