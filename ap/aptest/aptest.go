@@ -43,9 +43,10 @@ type Options struct {
 
 // Network is a set of in-process instances that federate with each other.
 type Network struct {
-	t    testing.TB
-	opts Options
-	ctx  context.Context
+	t      testing.TB
+	opts   Options
+	ctx    context.Context // cancelled when the test ends: stops every outbox
+	cancel context.CancelFunc
 
 	mu        sync.Mutex
 	instances map[string]*Instance
@@ -94,9 +95,8 @@ func NewNetwork(t testing.TB, opts *Options) *Network {
 	if n.opts.SettleTimeout <= 0 {
 		n.opts.SettleTimeout = 10 * time.Second
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	n.ctx = ctx
-	t.Cleanup(cancel)
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	t.Cleanup(n.cancel)
 	return n
 }
 
@@ -159,7 +159,7 @@ func (n *Network) newInstance(host string) (*Instance, error) {
 		defer close(done)
 		_ = ob.Run(ctx)
 	}()
-	n.t.Cleanup(func() { <-done })
+	n.t.Cleanup(func() { n.cancel(); <-done }) // cleanups run last-in first-out
 
 	return &Instance{Host: host, Store: st, Actors: actors, Verifier: ver, Resolver: res, Inbox: ib,
 		Outbox: ob, Handler: mux, Transport: tr, n: n}, nil
