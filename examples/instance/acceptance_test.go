@@ -147,6 +147,7 @@ func (r *remote) sign(req *http.Request, body []byte) {
 		headers = append(headers, "digest")
 	}
 	req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	req.Header.Set("Host", req.URL.Host) // go-fed signs header values only; net/http sends req.Host
 	s, _, err := gofed.NewSigner([]gofed.Algorithm{gofed.RSA_SHA256}, gofed.DigestSha256, headers, gofed.Signature, 0)
 	require.NoError(r.t, err)
 	require.NoError(r.t, s.SignRequest(r.key, r.keyID(), req, body))
