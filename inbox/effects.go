@@ -208,13 +208,12 @@ func (h *Handler) onUndo(ctx context.Context, a *Activity) error {
 		var err error
 		switch undone.GetTypeName() {
 		case "Follow":
-			local, lerr := h.localActor(ctx, objs[0])
-			if lerr != nil || local == nil {
-				return lerr
-			}
-			err = ignoreNotFound(h.st.RemoveItem(ctx, local.Followers().String(), a.Actor.String()))
-			if err == nil {
-				err = ignoreNotFound(h.st.RemoveItem(ctx, FollowRequests(local), id.String()))
+			var local *actor.Actor
+			if local, err = h.localActor(ctx, objs[0]); err == nil && local != nil {
+				err = ignoreNotFound(h.st.RemoveItem(ctx, local.Followers().String(), a.Actor.String()))
+				if err == nil {
+					err = ignoreNotFound(h.st.RemoveItem(ctx, FollowRequests(local), id.String()))
+				}
 			}
 		case "Like":
 			err = ignoreNotFound(h.st.RemoveItem(ctx, Likes(objs[0].String()), a.Actor.String()))
@@ -332,7 +331,10 @@ func (h *Handler) addToTimelines(ctx context.Context, a *Activity) error {
 		}
 	}
 	if broadcast {
-		if err := h.eachLocalFollower(ctx, a.Actor.String(), func(iri string) { targets[iri] = true }); err != nil {
+		if err := store.EachItem(ctx, h.st, localFollowersKey(a.Actor.String()), func(iri string) error {
+			targets[iri] = true
+			return nil
+		}); err != nil {
 			return err
 		}
 	}
@@ -342,23 +344,6 @@ func (h *Handler) addToTimelines(ctx context.Context, a *Activity) error {
 		}
 	}
 	return nil
-}
-
-func (h *Handler) eachLocalFollower(ctx context.Context, remote string, fn func(string)) error {
-	cursor := ""
-	for {
-		p, err := h.st.Items(ctx, localFollowersKey(remote), cursor, 200)
-		if err != nil {
-			return err
-		}
-		for _, it := range p.Items {
-			fn(it)
-		}
-		if p.Next == "" {
-			return nil
-		}
-		cursor = p.Next
-	}
 }
 
 // onReaction records a Like (or similar) of a local object.

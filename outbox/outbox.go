@@ -279,10 +279,11 @@ func (o *Outbox) inboxes(ctx context.Context, from *actor.Actor, activity vocab.
 		switch {
 		case ap.IsPublic(r.String()):
 		case r.String() == followers:
-			if err := o.eachItem(ctx, followers, func(it string) {
+			if err := store.EachItem(ctx, o.st, followers, func(it string) error {
 				if u, err := url.Parse(it); err == nil {
 					add(u)
 				}
+				return nil
 			}); err != nil {
 				return nil, err
 			}
@@ -402,11 +403,12 @@ func (o *Outbox) trackReach(ctx context.Context, activity vocab.Type, inboxes []
 				}
 			}
 		case "Delete", "Update":
-			if err := o.eachItem(ctx, reachKey(obj.String()), func(it string) {
+			if err := store.EachItem(ctx, o.st, reachKey(obj.String()), func(it string) error {
 				if u, err := url.Parse(it); err == nil && !seen[it] {
 					seen[it] = true
 					inboxes = append(inboxes, u)
 				}
+				return nil
 			}); err != nil {
 				return nil, err
 			}
@@ -439,21 +441,4 @@ func (o *Outbox) inboxOf(ctx context.Context, a *url.URL) (*url.URL, error) {
 		return nil, fmt.Errorf("actor inbox %q is not an http(s) URL", in)
 	}
 	return u, nil
-}
-
-func (o *Outbox) eachItem(ctx context.Context, coll string, fn func(string)) error {
-	cursor := ""
-	for {
-		p, err := o.st.Items(ctx, coll, cursor, 500)
-		if err != nil {
-			return err
-		}
-		for _, it := range p.Items {
-			fn(it)
-		}
-		if p.Next == "" {
-			return nil
-		}
-		cursor = p.Next
-	}
 }

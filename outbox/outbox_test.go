@@ -93,9 +93,9 @@ func setup(t *testing.T, opts *outbox.Options) *fixture {
 	alice, err := actors.Create(ctx, "alice")
 	require.NoError(t, err)
 	res := resolver{
-		"https://one.example/users/a": {IRI: "https://one.example/users/a", Inbox: "https://one.example/users/a/inbox", SharedInbox: "https://one.example/inbox"},
-		"https://one.example/users/b": {IRI: "https://one.example/users/b", Inbox: "https://one.example/users/b/inbox", SharedInbox: "https://one.example/inbox"},
-		"https://two.example/u/c":     {IRI: "https://two.example/u/c", Inbox: "https://two.example/u/c/inbox"},
+		"https://one.example/users/a":  {IRI: "https://one.example/users/a", Inbox: "https://one.example/users/a/inbox", SharedInbox: "https://one.example/inbox"},
+		"https://one.example/users/b":  {IRI: "https://one.example/users/b", Inbox: "https://one.example/users/b/inbox", SharedInbox: "https://one.example/inbox"},
+		"https://two.example/u/c":      {IRI: "https://two.example/u/c", Inbox: "https://two.example/u/c/inbox"},
 		"https://three.example/secret": {IRI: "https://three.example/secret", Inbox: "https://three.example/secret/inbox"},
 	}
 	for _, f := range []string{"https://one.example/users/a", "https://one.example/users/b", "https://two.example/u/c"} {

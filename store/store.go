@@ -122,3 +122,24 @@ type Accounts interface {
 	// CountAccounts returns the number of local accounts.
 	CountAccounts(ctx context.Context) (int, error)
 }
+
+// EachItem calls fn for every item of a collection, newest first, reading
+// it page by page, and stops at the first error.
+func EachItem(ctx context.Context, c Collections, collection string, fn func(item string) error) error {
+	cursor := ""
+	for {
+		p, err := c.Items(ctx, collection, cursor, 200)
+		if err != nil {
+			return err
+		}
+		for _, it := range p.Items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		if p.Next == "" {
+			return nil
+		}
+		cursor = p.Next
+	}
+}

@@ -232,8 +232,8 @@ func TestReferenceServerAcceptance(t *testing.T) {
 	for _, accept := range []string{"application/activity+json", `application/ld+json; profile="https://www.w3.org/ns/activitystreams"`} {
 		var actor struct {
 			ID, Type, PreferredUsername, Inbox, Outbox, Followers, Following, Featured string
-			Endpoints                                                                 struct{ SharedInbox string }
-			PublicKey                                                                 struct{ ID, Owner, PublicKeyPem string }
+			Endpoints                                                                  struct{ SharedInbox string }
+			PublicKey                                                                  struct{ ID, Owner, PublicKeyPem string }
 		}
 		req, _ = http.NewRequest(http.MethodGet, self, nil)
 		req.Header.Set("Accept", accept)
