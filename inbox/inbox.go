@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"time"
 
 	"code.superseriousbusiness.org/activity/streams/vocab"
 
@@ -149,23 +150,55 @@ func (h *Handler) serve(r *http.Request) error {
 	return h.process(ctx, act)
 }
 
+// processedKey names the internal collection of activity ids whose
+// processing finished. It is never served.
+const processedKey = "slothpub:inbox-processed"
+
+// claimTimeout is how long an activity that was stored but never marked
+// processed is taken to be in flight in another request. After it, the
+// claim is taken to be left by a crash and a redelivery processes it again:
+// accepted data is never lost, and the default side effects are idempotent.
+const claimTimeout = time.Minute
+
 // process stores the activity once and runs its effects. It is the part of
-// the pipeline after authentication, shared by ServeHTTP and tests.
+// the pipeline after authentication.
 func (h *Handler) process(ctx context.Context, act *Activity) error {
-	rec := &store.Object{IRI: act.ID.String(), Type: act.Type, Actor: act.Actor.String(), Data: act.Raw}
+	id := act.ID.String()
+	rec := &store.Object{IRI: id, Type: act.Type, Actor: act.Actor.String(), Data: act.Raw}
 	if err := h.st.CreateObject(ctx, rec); errors.Is(err, store.ErrExists) {
-		return nil // already processed: idempotent success
+		again, err := h.unfinished(ctx, id)
+		if err != nil || !again {
+			return err // done, or in flight elsewhere: idempotent success
+		}
 	} else if err != nil {
 		return fmt.Errorf("inbox: store activity: %w", err)
 	}
 	err := h.dispatch(ctx, act)
 	if err != nil && ap.StatusOf(err) >= 500 {
 		// Forget the activity so the sender's retry is processed again.
-		if derr := h.st.DeleteObject(context.WithoutCancel(ctx), rec.IRI); derr != nil {
-			h.log.Error("inbox: forgetting failed activity", "id", rec.IRI, "err", derr)
+		if derr := h.st.DeleteObject(context.WithoutCancel(ctx), id); derr != nil {
+			h.log.Error("inbox: forgetting failed activity", "id", id, "err", derr)
 		}
+		return err
+	}
+	if merr := h.st.AddItem(context.WithoutCancel(ctx), processedKey, id); merr != nil && !errors.Is(merr, store.ErrExists) {
+		return fmt.Errorf("inbox: mark processed: %w", merr)
 	}
 	return err
+}
+
+// unfinished reports whether an activity already stored must be processed
+// again: it was never marked processed and its claim is stale.
+func (h *Handler) unfinished(ctx context.Context, id string) (bool, error) {
+	done, err := h.st.HasItem(ctx, processedKey, id)
+	if err != nil || done {
+		return false, err
+	}
+	old, err := h.st.GetObject(ctx, id)
+	if err != nil {
+		return false, ignoreNotFound(err)
+	}
+	return time.Since(old.Created) > claimTimeout, nil
 }
 
 func readBody(r *http.Request, limit int64) ([]byte, error) {

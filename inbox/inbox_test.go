@@ -186,3 +186,33 @@ func TestInboxForeignEmbeddedObjectRejected(t *testing.T) {
 	_, err := r.b.Store.GetObject(context.Background(), forged)
 	assert.ErrorIs(t, err, store.ErrNotFound)
 }
+
+// A crash after an activity was stored but before its effects finished
+// leaves a claim without a processed mark; the sender's redelivery must
+// then be processed, not swallowed as a duplicate.
+func TestInboxRedeliveryAfterCrashIsProcessed(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	id, body := r.follow()
+	claim := &store.Object{IRI: id, Type: "Follow", Actor: r.alice.IRI().String(), Data: body, Created: time.Now().Add(-2 * time.Minute)}
+	require.NoError(t, r.b.Store.CreateObject(ctx, claim))
+
+	assert.Equal(t, http.StatusAccepted, r.post(body, reqOpts{signer: r.alice.Signer()}))
+	r.n.Settle()
+	assert.Equal(t, 1, r.followers(), "the redelivered follow took effect")
+	assert.True(t, r.a.Has(r.alice.Following().String(), r.bob.IRI().String()), "and was accepted")
+}
+
+// A fresh claim is another request still at work: a concurrent duplicate
+// is answered 202 without running the effects twice.
+func TestInboxConcurrentDuplicateIsNotReprocessed(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	id, body := r.follow()
+	claim := &store.Object{IRI: id, Type: "Follow", Actor: r.alice.IRI().String(), Data: body, Created: time.Now()}
+	require.NoError(t, r.b.Store.CreateObject(ctx, claim))
+
+	assert.Equal(t, http.StatusAccepted, r.post(body, reqOpts{signer: r.alice.Signer()}))
+	r.n.Settle()
+	assert.Zero(t, r.followers())
+}

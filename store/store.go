@@ -24,6 +24,7 @@ type Store interface {
 	Collections
 	Keys
 	Accounts
+	Values
 }
 
 // Object is an ActivityStreams document (activity, object or actor) kept as
@@ -121,6 +122,24 @@ type Accounts interface {
 	GetAccount(ctx context.Context, username string) (*Account, error)
 	// CountAccounts returns the number of local accounts.
 	CountAccounts(ctx context.Context) (int, error)
+}
+
+// Values is a small key-value space for protocol state (per-host signature
+// scheme, later breaker state). Keys are short ASCII strings namespaced by a
+// prefix, e.g. "httpsig-scheme:example.com"; values are small opaque bytes.
+// A driver stores and returns copies: the caller may reuse the slices it
+// passed in or got back.
+type Values interface {
+	// GetValue returns the value stored under key, or ErrNotFound if there
+	// is none or it has expired.
+	GetValue(ctx context.Context, key string) ([]byte, error)
+	// PutValue stores value under key until expires (zero: never expires),
+	// replacing any previous value. An expires in the past stores a value
+	// that is already expired; drivers may purge expired values lazily.
+	PutValue(ctx context.Context, key string, value []byte, expires time.Time) error
+	// DeleteValue removes key, or returns ErrNotFound (also when its value
+	// has expired).
+	DeleteValue(ctx context.Context, key string) error
 }
 
 // EachItem calls fn for every item of a collection, newest first, reading

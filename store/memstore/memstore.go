@@ -24,7 +24,17 @@ type Store struct {
 	keys     map[string]store.Key
 	accounts map[string]store.Account // PrivateKeyPEM owned by the store
 	seq      int64                    // last sequence number given to a collection item
+	values   map[string]value         // data owned by the store
+	puts     int                      // PutValue calls since the last sweep of expired values
 }
+
+// value is one entry of the store.Values space.
+type value struct {
+	data    []byte
+	expires time.Time // zero: never
+}
+
+func (v value) expired(now time.Time) bool { return !v.expires.IsZero() && !now.Before(v.expires) }
 
 // collection is an ordered set: entries in ascending sequence order (oldest
 // first) plus an index from item to its sequence number.
@@ -47,6 +57,7 @@ func New() *Store {
 		colls:    make(map[string]*collection),
 		keys:     make(map[string]store.Key),
 		accounts: make(map[string]store.Account),
+		values:   make(map[string]value),
 	}
 }
 
@@ -364,4 +375,67 @@ func (s *Store) CountAccounts(ctx context.Context) (int, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return len(s.accounts), nil
+}
+
+// GetValue returns a copy of the value stored under key, or
+// store.ErrNotFound if there is none or it has expired.
+func (s *Store) GetValue(ctx context.Context, key string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	v, ok := s.values[key]
+	s.mu.RUnlock()
+	if !ok || v.expired(time.Now()) {
+		return nil, fmt.Errorf("memstore: value %q: %w", key, store.ErrNotFound)
+	}
+	return slices.Clone(v.data), nil
+}
+
+// PutValue stores a copy of data under key until expires (zero: never),
+// replacing any previous value. Expired values are swept out now and then
+// by PutValue, so the map does not grow with dead entries.
+func (s *Store) PutValue(ctx context.Context, key string, data []byte, expires time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if data == nil {
+		data = []byte{}
+	} else {
+		data = slices.Clone(data)
+	}
+	s.values[key] = value{data: data, expires: expires}
+	// Sweep when the puts since the last sweep outnumber the values: the
+	// cost is amortised to O(1) per put.
+	if s.puts++; s.puts >= max(len(s.values), 64) {
+		s.puts = 0
+		t := time.Now()
+		for k, v := range s.values {
+			if v.expired(t) {
+				delete(s.values, k)
+			}
+		}
+	}
+	return nil
+}
+
+// DeleteValue removes key, or returns store.ErrNotFound if there is no
+// value under it or the value has expired.
+func (s *Store) DeleteValue(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.values[key]
+	if !ok {
+		return fmt.Errorf("memstore: value %q: %w", key, store.ErrNotFound)
+	}
+	delete(s.values, key)
+	if v.expired(time.Now()) {
+		return fmt.Errorf("memstore: value %q: %w", key, store.ErrNotFound)
+	}
+	return nil
 }

@@ -42,6 +42,15 @@ var migrations = [][]string{
 			created         INTEGER NOT NULL
 		)`,
 	},
+	// 2: store.Values, small protocol state with an expiry.
+	{
+		`CREATE TABLE protocol_values (
+			key     TEXT PRIMARY KEY NOT NULL,
+			value   BLOB NOT NULL,
+			expires INTEGER NOT NULL -- Unix nanoseconds, 0 for never
+		)`,
+		`CREATE INDEX protocol_values_by_expiry ON protocol_values (expires) WHERE expires != 0`,
+	},
 }
 
 // schemaVersion is the user_version of a fully migrated database.

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/slothpub/slothpub/store"
@@ -43,6 +45,8 @@ type Store struct {
 	w   *pool // the single writer connection
 	r   *pool // read-only connections; the same as w for ":memory:"
 	log *slog.Logger
+
+	puts atomic.Uint32 // PutValue calls; every purgeEvery-th purges expired values
 }
 
 var _ store.Store = (*Store)(nil)
@@ -445,4 +449,76 @@ func (s *Store) CountAccounts(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("sqlitestore: count accounts: %w", err)
 	}
 	return n, nil
+}
+
+// ---------------------------------------------------------------- values
+
+// purgeEvery is how many PutValue calls pass between two purges of expired
+// values.
+const purgeEvery = 256
+
+// GetValue returns the value stored under key, or store.ErrNotFound if there
+// is none or it has expired.
+func (s *Store) GetValue(ctx context.Context, key string) ([]byte, error) {
+	var v []byte
+	err := s.r.QueryRowContext(ctx,
+		`SELECT value FROM protocol_values WHERE key = ? AND (expires = 0 OR expires > ?)`,
+		key, time.Now().UnixNano()).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlitestore: value %q: %w", key, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: get value %q: %w", key, err)
+	}
+	return nonNil(v), nil
+}
+
+// PutValue stores value under key until expires (zero: never), replacing
+// any previous value. Every 256th call also deletes the expired values, so
+// the table does not grow with dead rows.
+func (s *Store) PutValue(ctx context.Context, key string, value []byte, expires time.Time) error {
+	_, err := s.w.ExecContext(ctx,
+		`INSERT INTO protocol_values (key, value, expires) VALUES (?, ?, ?)
+		 ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires`,
+		key, nonNil(value), expiryNanos(expires))
+	if err != nil {
+		return fmt.Errorf("sqlitestore: put value %q: %w", key, err)
+	}
+	if s.puts.Add(1)%purgeEvery == 0 {
+		if _, err := s.w.ExecContext(ctx,
+			`DELETE FROM protocol_values WHERE expires != 0 AND expires <= ?`, time.Now().UnixNano()); err != nil {
+			s.log.WarnContext(ctx, "sqlitestore: purge expired values", "error", err)
+		}
+	}
+	return nil
+}
+
+// DeleteValue removes key, or returns store.ErrNotFound if there is no
+// value under it or the value has expired.
+func (s *Store) DeleteValue(ctx context.Context, key string) error {
+	var expires int64
+	err := s.w.QueryRowContext(ctx,
+		`DELETE FROM protocol_values WHERE key = ? RETURNING expires`, key).Scan(&expires)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && expires != 0 && expires <= time.Now().UnixNano() {
+		return fmt.Errorf("sqlitestore: value %q: %w", key, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlitestore: delete value %q: %w", key, err)
+	}
+	return nil
+}
+
+// expiryNanos stores an expiry as Unix nanoseconds; the zero time (never)
+// is 0, a time before 1970 is 1 (already expired, not "never") and one
+// beyond the year 2262 is the largest int64.
+func expiryNanos(t time.Time) int64 {
+	switch {
+	case t.IsZero():
+		return 0
+	case t.Unix() >= math.MaxInt64/int64(time.Second):
+		return math.MaxInt64
+	case t.Unix() < 0:
+		return 1
+	}
+	return max(t.UnixNano(), 1)
 }

@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Collections", collectionTests},
 		{"Keys", keyTests},
 		{"Accounts", accountTests},
+		{"Values", valueTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -988,5 +989,194 @@ func testCreateAccountConcurrent(t *testing.T, s store.Store) {
 	}
 	if c, err := s.CountAccounts(t.Context()); err != nil || c != 1 {
 		t.Errorf("CountAccounts = %d, %v; want 1", c, err)
+	}
+}
+
+// ---------------------------------------------------------------- values
+
+var valueTests = []test{
+	{"GetMissing", testGetValueMissing},
+	{"PutGet", testPutGetValue},
+	{"Replace", testPutValueReplaces},
+	{"Expired", testValueExpired},
+	{"ExpiryReplaced", testValueExpiryReplaced},
+	{"CopiedIn", testValueCopiedIn},
+	{"CopiedOut", testValueCopiedOut},
+	{"Delete", testDeleteValue},
+	{"ConcurrentPuts", testConcurrentPuts},
+	{"ManyExpired", testManyExpiredValues},
+}
+
+func assertValue(t *testing.T, s store.Store, key, want string) {
+	t.Helper()
+	got, err := s.GetValue(t.Context(), key)
+	if err != nil {
+		t.Fatalf("GetValue(%q): %v", key, err)
+	}
+	if string(got) != want {
+		t.Errorf("GetValue(%q) = %q, want %q", key, got, want)
+	}
+}
+
+func assertNoValue(t *testing.T, s store.Store, key string) {
+	t.Helper()
+	if v, err := s.GetValue(t.Context(), key); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetValue(%q) = %q, %v; want ErrNotFound", key, v, err)
+	}
+}
+
+func mustPutValue(t *testing.T, s store.Store, key, value string, expires time.Time) {
+	t.Helper()
+	if err := s.PutValue(t.Context(), key, []byte(value), expires); err != nil {
+		t.Fatalf("PutValue(%q): %v", key, err)
+	}
+}
+
+func testGetValueMissing(t *testing.T, s store.Store) {
+	assertNoValue(t, s, "httpsig-scheme:missing.example")
+}
+
+func testPutGetValue(t *testing.T, s store.Store) {
+	mustPutValue(t, s, "httpsig-scheme:a.example", "rfc9421", time.Time{})
+	mustPutValue(t, s, "httpsig-scheme:b.example", "draft-cavage-12", time.Now().Add(time.Hour))
+	mustPutValue(t, s, "empty", "", time.Time{})
+	mustPutValue(t, s, "binary", "\x00\xff\n", time.Time{})
+	assertValue(t, s, "httpsig-scheme:a.example", "rfc9421")
+	assertValue(t, s, "httpsig-scheme:b.example", "draft-cavage-12")
+	assertValue(t, s, "empty", "")
+	assertValue(t, s, "binary", "\x00\xff\n")
+	// Keys are exact: no case folding, no prefix match.
+	assertNoValue(t, s, "httpsig-scheme:A.example")
+	assertNoValue(t, s, "httpsig-scheme:")
+}
+
+func testPutValueReplaces(t *testing.T, s store.Store) {
+	mustPutValue(t, s, "k", "one", time.Now().Add(time.Hour))
+	mustPutValue(t, s, "k", "two", time.Time{})
+	assertValue(t, s, "k", "two")
+}
+
+func testValueExpired(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustPutValue(t, s, "past", "stale", time.Now().Add(-time.Second))
+	mustPutValue(t, s, "epoch", "stale", time.Unix(0, 0))
+	mustPutValue(t, s, "future", "fresh", time.Now().Add(time.Hour))
+	mustPutValue(t, s, "far-future", "fresh", time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	assertNoValue(t, s, "past")
+	assertNoValue(t, s, "epoch")
+	assertValue(t, s, "future", "fresh")
+	assertValue(t, s, "far-future", "fresh")
+	if err := s.DeleteValue(ctx, "past"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteValue(expired) = %v, want ErrNotFound", err)
+	}
+	// A value that expires while stored disappears too.
+	mustPutValue(t, s, "soon", "brief", time.Now().Add(50*time.Millisecond))
+	assertValue(t, s, "soon", "brief")
+	time.Sleep(100 * time.Millisecond)
+	assertNoValue(t, s, "soon")
+}
+
+func testValueExpiryReplaced(t *testing.T, s store.Store) {
+	// Replacing an expired value revives the key; replacing a live value
+	// with an expired one removes it.
+	mustPutValue(t, s, "k", "old", time.Now().Add(-time.Minute))
+	mustPutValue(t, s, "k", "new", time.Now().Add(time.Hour))
+	assertValue(t, s, "k", "new")
+	mustPutValue(t, s, "k", "gone", time.Now().Add(-time.Minute))
+	assertNoValue(t, s, "k")
+}
+
+func testValueCopiedIn(t *testing.T, s store.Store) {
+	v := []byte("rfc9421")
+	if err := s.PutValue(t.Context(), "k", v, time.Time{}); err != nil {
+		t.Fatalf("PutValue: %v", err)
+	}
+	copy(v, "XXXXXXX")
+	assertValue(t, s, "k", "rfc9421")
+}
+
+func testValueCopiedOut(t *testing.T, s store.Store) {
+	mustPutValue(t, s, "k", "rfc9421", time.Time{})
+	v, err := s.GetValue(t.Context(), "k")
+	if err != nil {
+		t.Fatalf("GetValue: %v", err)
+	}
+	copy(v, "XXXXXXX")
+	assertValue(t, s, "k", "rfc9421")
+}
+
+func testDeleteValue(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustPutValue(t, s, "a", "1", time.Time{})
+	mustPutValue(t, s, "b", "2", time.Now().Add(time.Hour))
+	if err := s.DeleteValue(ctx, "a"); err != nil {
+		t.Fatalf("DeleteValue: %v", err)
+	}
+	assertNoValue(t, s, "a")
+	if err := s.DeleteValue(ctx, "a"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second DeleteValue = %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteValue(ctx, "never-written"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteValue(missing) = %v, want ErrNotFound", err)
+	}
+	assertValue(t, s, "b", "2")
+	// A deleted key can be written again.
+	mustPutValue(t, s, "a", "3", time.Time{})
+	assertValue(t, s, "a", "3")
+}
+
+func testConcurrentPuts(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const writers, rounds = 8, 20
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range rounds {
+				// All writers race on "shared"; each also owns a key.
+				if err := s.PutValue(ctx, "shared", fmt.Appendf(nil, "w%d-%d", w, i), time.Time{}); err != nil {
+					t.Errorf("PutValue(shared): %v", err)
+					return
+				}
+				if err := s.PutValue(ctx, fmt.Sprint("own-", w), fmt.Appendf(nil, "%d", i), time.Now().Add(time.Hour)); err != nil {
+					t.Errorf("PutValue(own): %v", err)
+					return
+				}
+				if _, err := s.GetValue(ctx, "shared"); err != nil {
+					t.Errorf("GetValue(shared) during puts: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got, err := s.GetValue(ctx, "shared")
+	if err != nil {
+		t.Fatalf("GetValue(shared): %v", err)
+	}
+	// The survivor is one whole value some writer put last, never a mix.
+	var w, i int
+	if n, err := fmt.Sscanf(string(got), "w%d-%d", &w, &i); n != 2 || err != nil || w < 0 || w >= writers || i != rounds-1 {
+		t.Errorf("shared = %q, want the last value of one writer", got)
+	}
+	for w := range writers {
+		assertValue(t, s, fmt.Sprint("own-", w), fmt.Sprint(rounds-1))
+	}
+}
+
+func testManyExpiredValues(t *testing.T, s store.Store) {
+	// Drivers may purge expired values lazily while writing others: live
+	// values must survive any purge.
+	past, future := time.Now().Add(-time.Minute), time.Now().Add(time.Hour)
+	for i := range 600 {
+		mustPutValue(t, s, fmt.Sprint("dead-", i), "x", past)
+		if i%100 == 0 {
+			mustPutValue(t, s, fmt.Sprint("live-", i), "y", future)
+			mustPutValue(t, s, fmt.Sprint("forever-", i), "z", time.Time{})
+		}
+	}
+	for i := 0; i < 600; i += 100 {
+		assertNoValue(t, s, fmt.Sprint("dead-", i))
+		assertValue(t, s, fmt.Sprint("live-", i), "y")
+		assertValue(t, s, fmt.Sprint("forever-", i), "z")
 	}
 }
