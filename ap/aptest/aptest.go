@@ -143,7 +143,7 @@ func (n *Network) newInstance(host string) (*Instance, error) {
 	}
 	tr := ap.NewHTTPTransport(&ap.HTTPTransportOptions{RoundTripper: n.roundTripper(), Logger: log})
 	res := deref.New(st, tr, inst.Signer(), &deref.Options{Logger: log, LocalHost: host})
-	ver := httpsig.NewVerifier(res, &httpsig.VerifierOptions{Logger: log})
+	ver := httpsig.NewVerifier(res, &httpsig.VerifierOptions{Logger: log, TargetScheme: "https"})
 	ob := outbox.New(st, actors, tr, res, &outbox.Options{
 		Logger:  log,
 		Backoff: func(int) time.Duration { return 10 * time.Millisecond },

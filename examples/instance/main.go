@@ -196,7 +196,7 @@ func newServer(ctx context.Context, st store.Store, c *config, log *slog.Logger)
 	}
 	tr := ap.NewHTTPTransport(&ap.HTTPTransportOptions{AllowPrivate: c.allowPrivate, Logger: log})
 	res := deref.New(st, tr, instanceActor.Signer(), &deref.Options{Logger: log, LocalHost: c.host, WebFingerScheme: c.protocol})
-	ver := httpsig.NewVerifier(res, &httpsig.VerifierOptions{Logger: log})
+	ver := httpsig.NewVerifier(res, &httpsig.VerifierOptions{Logger: log, TargetScheme: c.protocol})
 	ob := outbox.New(st, actors, tr, res, &outbox.Options{Logger: log})
 	ib := inbox.New(st, actors, ver, &inbox.Options{Sender: ob, Fetcher: res, Logger: log})
 

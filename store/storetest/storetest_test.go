@@ -34,6 +34,9 @@ var brokenDrivers = map[string]struct {
 	"last-page-next":    {func(s *memstore.Store) store.Store { return lastPageNext{s} }, "Collections/PagingExactMultiple"},
 	"case-insensitive":  {func(s *memstore.Store) store.Store { return &foldAccounts{Store: s} }, "Accounts/CaseSensitive"},
 	"delete-key-silent": {func(s *memstore.Store) store.Store { return silentDeleteKey{s} }, "Keys/Delete"},
+	"value-immortal":    {func(s *memstore.Store) store.Store { return immortalValues{s} }, "Values/Expired"},
+	"value-aliased":     {func(s *memstore.Store) store.Store { return &aliasedValues{Store: s} }, "Values/CopiedIn"},
+	"value-last-wins":   {func(s *memstore.Store) store.Store { return &torn{Store: s} }, "Values/ConcurrentPuts"},
 }
 
 const brokenEnv = "STORETEST_BROKEN_DRIVER"
@@ -207,4 +210,54 @@ type silentDeleteKey struct{ *memstore.Store }
 func (s silentDeleteKey) DeleteKey(ctx context.Context, id string) error {
 	_ = s.Store.DeleteKey(ctx, id)
 	return nil
+}
+
+// immortalValues ignores expiry.
+type immortalValues struct{ *memstore.Store }
+
+func (s immortalValues) PutValue(ctx context.Context, key string, v []byte, _ time.Time) error {
+	return s.Store.PutValue(ctx, key, v, time.Time{})
+}
+
+// aliasedValues keeps the caller's slice instead of a copy.
+type aliasedValues struct {
+	*memstore.Store
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (s *aliasedValues) PutValue(ctx context.Context, key string, v []byte, exp time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string][]byte{}
+	}
+	s.m[key] = v
+	return s.Store.PutValue(ctx, key, v, exp)
+}
+
+func (s *aliasedValues) GetValue(ctx context.Context, key string) ([]byte, error) {
+	if _, err := s.Store.GetValue(ctx, key); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[key], nil
+}
+
+// torn loses a write under concurrency: a put racing another one is
+// dropped and the older value stays, as a read-modify-write driver without
+// a lock would behave.
+type torn struct {
+	*memstore.Store
+	busy sync.Mutex
+}
+
+func (s *torn) PutValue(ctx context.Context, key string, v []byte, exp time.Time) error {
+	if !s.busy.TryLock() {
+		return nil // "stored"
+	}
+	defer s.busy.Unlock()
+	time.Sleep(100 * time.Microsecond)
+	return s.Store.PutValue(ctx, key, v, exp)
 }
