@@ -10,6 +10,8 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -227,7 +229,7 @@ func acceptableContentType(ct string) bool {
 		return true
 	case "application/ld+json":
 		p, ok := params["profile"]
-		return !ok || p == "https://www.w3.org/ns/activitystreams" || bytes.Contains([]byte(p), []byte("https://www.w3.org/ns/activitystreams"))
+		return !ok || slices.Contains(strings.Fields(p), "https://www.w3.org/ns/activitystreams")
 	}
 	return false
 }

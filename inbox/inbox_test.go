@@ -216,3 +216,21 @@ func TestInboxConcurrentDuplicateIsNotReprocessed(t *testing.T) {
 	r.n.Settle()
 	assert.Zero(t, r.followers())
 }
+
+func TestInboxContentTypes(t *testing.T) {
+	r := newRig(t)
+	for ct, want := range map[string]int{
+		"application/activity+json":                                            http.StatusAccepted,
+		"application/activity+json; charset=utf-8":                             http.StatusAccepted,
+		`application/ld+json; profile="https://www.w3.org/ns/activitystreams"`: http.StatusAccepted,
+		"application/ld+json":                                                  http.StatusAccepted,
+		"application/json":                                                     http.StatusAccepted,
+		`application/ld+json; profile="https://example.com/other"`:             http.StatusUnsupportedMediaType,
+		"text/html":                         http.StatusUnsupportedMediaType,
+		"application/x-www-form-urlencoded": http.StatusUnsupportedMediaType,
+		"garbage;;;":                        http.StatusUnsupportedMediaType,
+	} {
+		_, body := r.follow()
+		assert.Equal(t, want, r.post(body, reqOpts{signer: r.alice.Signer(), contentType: ct}), ct)
+	}
+}
