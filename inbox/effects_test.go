@@ -1,0 +1,122 @@
+package inbox_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slothpub/slothpub/actor"
+	"github.com/slothpub/slothpub/ap"
+	"github.com/slothpub/slothpub/ap/aptest"
+	"github.com/slothpub/slothpub/inbox"
+)
+
+// activity returns a JSON activity by who.
+func (r *rig) activity(who *actor.Actor, typ, object string, extra string) (string, []byte) {
+	r.seq++
+	id := fmt.Sprintf("%s/activities/%d", who.IRI(), r.seq)
+	return id, fmt.Appendf(nil, `{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":%q,"actor":%q,"object":%s%s}`,
+		id, typ, who.IRI(), object, extra)
+}
+
+// note is alice's note addressed to bob, as an embedded object.
+func (r *rig) note(n int, content string) (string, string) {
+	id := fmt.Sprintf("%s/statuses/%d", r.alice.IRI(), n)
+	return id, fmt.Sprintf(`{"id":%q,"type":"Note","attributedTo":%q,"content":%q,"to":[%q]}`, id, r.alice.IRI(), content, r.bob.IRI())
+}
+
+func (r *rig) object(iri string) (string, string) {
+	r.t.Helper()
+	o, err := r.b.Store.GetObject(context.Background(), iri)
+	require.NoError(r.t, err)
+	return o.Type, string(o.Data)
+}
+
+func TestCreateUpdateDeleteOwnership(t *testing.T) {
+	r := newRig(t)
+	alice := reqOpts{signer: r.alice.Signer()}
+	eve := reqOpts{signer: r.eve.Signer()}
+	noteID, note := r.note(1, "first")
+
+	_, create := r.activity(r.alice, "Create", note, `,"to":["`+r.bob.IRI().String()+`"]`)
+	require.Equal(t, http.StatusAccepted, r.post(create, alice))
+	typ, data := r.object(noteID)
+	assert.Equal(t, "Note", typ)
+	assert.Contains(t, data, "first")
+
+	// eve may neither update nor delete alice's note.
+	_, forged := r.note(1, "forged by eve")
+	_, update := r.activity(r.eve, "Update", forged, "")
+	assert.Equal(t, http.StatusForbidden, r.post(update, eve))
+	_, del := r.activity(r.eve, "Delete", fmt.Sprintf("%q", noteID), "")
+	assert.Equal(t, http.StatusForbidden, r.post(del, eve))
+	_, data = r.object(noteID)
+	assert.Contains(t, data, "first")
+
+	// alice may.
+	_, edited := r.note(1, "edited")
+	_, update = r.activity(r.alice, "Update", edited, "")
+	assert.Equal(t, http.StatusAccepted, r.post(update, alice))
+	_, data = r.object(noteID)
+	assert.Contains(t, data, "edited")
+
+	_, del = r.activity(r.alice, "Delete", fmt.Sprintf("%q", noteID), "")
+	assert.Equal(t, http.StatusAccepted, r.post(del, alice))
+	typ, data = r.object(noteID)
+	assert.Equal(t, "Tombstone", typ)
+	assert.NotContains(t, data, "edited")
+
+	// A deleted object stays deleted.
+	_, update = r.activity(r.alice, "Update", edited, "")
+	assert.Equal(t, http.StatusAccepted, r.post(update, alice))
+	typ, _ = r.object(noteID)
+	assert.Equal(t, "Tombstone", typ)
+}
+
+func TestUndoOnlyByItsActor(t *testing.T) {
+	r := newRig(t)
+	followID, follow := r.follow()
+	require.Equal(t, http.StatusAccepted, r.post(follow, reqOpts{signer: r.alice.Signer()}))
+	r.n.Settle()
+	require.Equal(t, 1, r.followers())
+
+	_, undo := r.activity(r.eve, "Undo", fmt.Sprintf("%q", followID), "")
+	assert.Equal(t, http.StatusForbidden, r.post(undo, reqOpts{signer: r.eve.Signer()}))
+	assert.Equal(t, 1, r.followers())
+
+	_, undo = r.activity(r.alice, "Undo", fmt.Sprintf("%q", followID), "")
+	assert.Equal(t, http.StatusAccepted, r.post(undo, reqOpts{signer: r.alice.Signer()}))
+	assert.Zero(t, r.followers())
+}
+
+func TestRejectEndsFollowing(t *testing.T) {
+	n := aptest.NewNetwork(t, nil)
+	a, b := n.Instance("a.example"), n.Instance("b.example")
+	alice, bob := a.User("alice"), b.User("bob")
+	followID := a.Post(alice, ap.NewFollow(nil, alice.IRI(), bob.IRI()))
+	n.Settle()
+	require.True(t, a.Has(alice.Following().String(), bob.IRI().String()))
+
+	follow, err := ap.Parse(context.Background(), b.Object(followID.String()).Data)
+	require.NoError(t, err)
+	reject := ap.NewReject(nil, bob.IRI(), follow)
+	ap.SetTo(reject, alice.IRI())
+	b.Post(bob, reject)
+	n.Settle()
+	assert.False(t, a.Has(alice.Following().String(), bob.IRI().String()))
+}
+
+func TestManualApprovalKeepsFollowsPending(t *testing.T) {
+	n := aptest.NewNetwork(t, &aptest.Options{ManualApproval: true})
+	a, b := n.Instance("a.example"), n.Instance("b.example")
+	alice, bob := a.User("alice"), b.User("bob")
+	followID := a.Post(alice, ap.NewFollow(nil, alice.IRI(), bob.IRI()))
+	n.Settle()
+	assert.False(t, b.Has(bob.Followers().String(), alice.IRI().String()))
+	assert.True(t, b.Has(inbox.FollowRequests(bob), followID.String()))
+	assert.False(t, a.Has(alice.Following().String(), bob.IRI().String()), "no Accept was sent")
+}
