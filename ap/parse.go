@@ -295,6 +295,11 @@ func normalizeTree(m map[string]any) {
 			}
 		}
 	}
+	for _, k := range relationKeys {
+		if v, ok := m[k]; ok {
+			m[k] = untypedToIRI(v)
+		}
+	}
 	if s, ok := m["type"].(string); ok {
 		if ext, ok := extensionTypes[s]; ok {
 			m["type"] = []any{s, ext.base}
@@ -303,6 +308,28 @@ func normalizeTree(m map[string]any) {
 	for _, v := range m {
 		walkValue(v)
 	}
+}
+
+// relationKeys are the properties whose values are objects or links
+// named by id. An embedded value there without a type (Hubzilla embeds its
+// actor so) cannot be read as an object; it is read as its id instead.
+var relationKeys = [...]string{"actor", "object", "attributedTo", "target", "origin", "result",
+	"instrument", "inReplyTo", "to", "cc", "bto", "bcc", "audience"}
+
+func untypedToIRI(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if _, typed := x["type"]; !typed {
+			if id, ok := x["id"].(string); ok {
+				return id
+			}
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = untypedToIRI(e)
+		}
+	}
+	return v
 }
 
 func walkValue(v any) {

@@ -328,3 +328,18 @@ func TestParseNestedContextDropped(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, strings.Count(string(out), "@context"))
 }
+
+// Hubzilla embeds its actor without a type; it is read by its id.
+func TestParseUntypedEmbeddedActor(t *testing.T) {
+	v, err := Parse(context.Background(), []byte(`{"@context":"https://www.w3.org/ns/activitystreams",
+		"id":"https://hub.example/follow/1","type":"Follow",
+		"actor":{"id":"https://hub.example/channel/k","publicKey":{"id":"https://hub.example/channel/k#key"}},
+		"object":"https://b.example/users/bob"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := Actors(v)
+	if len(as) != 1 || as[0].String() != "https://hub.example/channel/k" {
+		t.Fatalf("actors %v", as)
+	}
+}

@@ -2,6 +2,8 @@ package inbox
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 
@@ -14,7 +16,9 @@ import (
 
 // Activity is an authenticated, parsed incoming activity.
 type Activity struct {
-	ID    *url.URL   // the activity's id
+	// ID is the activity's id; for an activity sent without one, a
+	// "urn:sha256:" name derived from its body.
+	ID    *url.URL
 	Type  string     // its type name, e.g. "Follow"
 	Actor *url.URL   // the actor, proven by the signature
 	Value vocab.Type // the parsed activity
@@ -59,8 +63,12 @@ func OnType[T vocab.Type](h *Handler, fn func(ctx context.Context, a *Activity, 
 // that actor and the id must share the actor's origin.
 func newActivity(v vocab.Type, raw []byte, sig *httpsig.Result, receiver *actor.Actor) (*Activity, error) {
 	id := ap.ID(v)
-	if id == nil {
-		return nil, ap.Errorf(http.StatusBadRequest, "activity has no id", nil)
+	anonymous := id == nil
+	if anonymous {
+		// Some servers send transient activities without an id (GoToSocial
+		// Deletes, for one); the body's digest keys their idempotency.
+		sum := sha256.Sum256(raw)
+		id = &url.URL{Scheme: "urn", Opaque: "sha256:" + hex.EncodeToString(sum[:])}
 	}
 	actors := ap.Actors(v)
 	if len(actors) != 1 {
@@ -70,7 +78,7 @@ func newActivity(v vocab.Type, raw []byte, sig *httpsig.Result, receiver *actor.
 	if sig == nil || sig.Owner != a.String() {
 		return nil, ap.Errorf(http.StatusForbidden, "signer does not speak for the activity's actor", nil)
 	}
-	if !ap.SameOrigin(id, a) {
+	if !anonymous && !ap.SameOrigin(id, a) {
 		return nil, ap.Errorf(http.StatusForbidden, "activity id and actor have different origins", nil)
 	}
 	return &Activity{ID: id, Type: v.GetTypeName(), Actor: a, Value: v, Raw: raw, Signature: sig, Receiver: receiver}, nil

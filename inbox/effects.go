@@ -229,7 +229,8 @@ func (h *Handler) onUndo(ctx context.Context, a *Activity) error {
 
 // onCreateUpdate stores the objects a Create or Update carries. An embedded
 // object is trusted only when it shares the actor's origin and names the
-// actor as its author; an object given by IRI is fetched from its origin.
+// actor as its author; one of another origin, or given by IRI, is fetched
+// from its origin.
 func (h *Handler) onCreateUpdate(ctx context.Context, a *Activity) error {
 	ids, vals := objectsOf(a.Value)
 	for i, id := range ids {
@@ -244,7 +245,10 @@ func (h *Handler) onCreateUpdate(ctx context.Context, a *Activity) error {
 			continue
 		}
 		if !ap.SameOrigin(id, a.Actor) {
-			return ap.Errorf(http.StatusForbidden, "embedded object has a different origin than the actor", nil)
+			// Never trust a copy of someone else's object: fetch it from
+			// its origin (a Lemmy moderator updating a community, say).
+			h.fetch(ctx, id)
+			continue
 		}
 		owner := a.Actor.String()
 		if id.String() != owner { // an actor updating itself has no attributedTo

@@ -120,3 +120,23 @@ func TestManualApprovalKeepsFollowsPending(t *testing.T) {
 	assert.True(t, b.Has(inbox.FollowRequests(bob), followID.String()))
 	assert.False(t, a.Has(alice.Following().String(), bob.IRI().String()), "no Accept was sent")
 }
+
+// GoToSocial sends some Deletes without an id: they are processed, and a
+// redelivery of the same body is recognised.
+func TestAnonymousActivity(t *testing.T) {
+	r := newRig(t)
+	alice := reqOpts{signer: r.alice.Signer()}
+	noteID, note := r.note(7, "soon gone")
+	_, create := r.activity(r.alice, "Create", note, "")
+	require.Equal(t, http.StatusAccepted, r.post(create, alice))
+
+	del := fmt.Appendf(nil, `{"@context":"https://www.w3.org/ns/activitystreams","type":"Delete","actor":%q,"object":%q}`, r.alice.IRI(), noteID)
+	assert.Equal(t, http.StatusAccepted, r.post(del, alice))
+	typ, _ := r.object(noteID)
+	assert.Equal(t, "Tombstone", typ)
+	assert.Equal(t, http.StatusAccepted, r.post(del, alice))
+
+	// Without an id there is no origin to check, but the signer must still
+	// be the actor.
+	assert.Equal(t, http.StatusForbidden, r.post(del, reqOpts{signer: r.eve.Signer()}))
+}
