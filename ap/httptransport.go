@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slothpub/slothpub/httpsig"
 	"github.com/slothpub/slothpub/internal/netguard"
+	"github.com/slothpub/slothpub/store"
 )
 
 // Version is the slothpub release this package belongs to; it appears in
@@ -71,6 +73,22 @@ type HTTPTransportOptions struct {
 	// Logger receives debug records about redirects and failures; nil
 	// discards them.
 	Logger *slog.Logger
+
+	// Values is where the transport remembers which signature scheme each
+	// host accepted (see HTTPTransport), under SchemeKeyPrefix + host. Pass
+	// the server's store.Store to share the memory between transports,
+	// processes and restarts. nil: a map private to this transport,
+	// bounded to 4096 hosts.
+	Values store.Values
+	// FirstScheme is the scheme a SchemeSigner signs with for a host the
+	// transport knows nothing about: httpsig.SchemeCavage or
+	// httpsig.SchemeRFC9421. "" (and any other value, with a warning):
+	// DefaultFirstScheme, draft-cavage-12, which every fediverse server
+	// accepts (Mastodon before 4.5 verifies nothing else).
+	FirstScheme string
+	// SchemeTTL is how long a host's scheme is remembered after it was
+	// learnt. 0: DefaultSchemeTTL (7 days; see there for why).
+	SchemeTTL time.Duration
 }
 
 // HTTPTransport is the Transport that speaks HTTP to real servers. It
@@ -78,6 +96,34 @@ type HTTPTransportOptions struct {
 // caps bodies, redirects and time, and (by default) refuses to connect to
 // non-public addresses, checking the address actually dialled. It is safe
 // for concurrent use.
+//
+// # Double knock
+//
+// The fediverse speaks two HTTP signature schemes, draft-cavage-12 and RFC
+// 9421, and a server may verify only one of them. When the signer is a
+// SchemeSigner (as *httpsig.Signer is), the transport signs each request
+// with the scheme remembered for the target host, or with FirstScheme
+// when it remembers nothing. If the host answers 401 Unauthorized or 400
+// Bad Request, the request is sent once more:
+//
+//   - if the answer carries an Accept-Signature field (RFC 9421 section 5)
+//     and the signer is an AcceptSigner, signed as that field asks (if the
+//     signer cannot honour it, for instance because it names another key,
+//     the other scheme is used instead);
+//   - otherwise signed with the other scheme.
+//
+// A call makes at most one such retry (redirect hops are not retries, and
+// each hop is signed for its own host); the body is re-sent byte for byte.
+// If the retry fails too, its answer is returned as *RemoteError. When a
+// host answers 2xx, the scheme that worked (and the Accept-Signature value
+// honoured, unless it asked for a nonce) is remembered for that host, in
+// Values, for SchemeTTL. The memory is written when it changes, not on
+// every request, so an entry expires SchemeTTL after it was learnt and the
+// next request learns it again.
+//
+// A plain RequestSigner signs every request its own way and is never
+// retried; an AcceptSigner that is not a SchemeSigner is retried only to
+// honour an Accept-Signature.
 type HTTPTransport struct {
 	client       *http.Client
 	userAgent    string
@@ -85,6 +131,9 @@ type HTTPTransport struct {
 	maxBody      int64
 	maxRedirects int
 	log          *slog.Logger
+	values       store.Values
+	firstScheme  string
+	schemeTTL    time.Duration
 }
 
 var _ Transport = (*HTTPTransport)(nil)
@@ -117,6 +166,20 @@ func NewHTTPTransport(opts *HTTPTransportOptions) *HTTPTransport {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	switch o.FirstScheme {
+	case httpsig.SchemeCavage, httpsig.SchemeRFC9421:
+	case "":
+		o.FirstScheme = DefaultFirstScheme
+	default:
+		o.Logger.Warn("ap: unknown FirstScheme, using the default", "scheme", o.FirstScheme, "default", DefaultFirstScheme)
+		o.FirstScheme = DefaultFirstScheme
+	}
+	if o.SchemeTTL <= 0 {
+		o.SchemeTTL = DefaultSchemeTTL
+	}
+	if o.Values == nil {
+		o.Values = newHostMemory(defaultMemoryHosts)
+	}
 	rt := o.RoundTripper
 	if rt == nil {
 		rt = newRoundTripper(o.DialTimeout, o.AllowPrivate)
@@ -132,6 +195,9 @@ func NewHTTPTransport(opts *HTTPTransportOptions) *HTTPTransport {
 		maxBody:      o.MaxBodyBytes,
 		maxRedirects: o.MaxRedirects,
 		log:          o.Logger,
+		values:       o.Values,
+		firstScheme:  o.FirstScheme,
+		schemeTTL:    o.SchemeTTL,
 	}
 }
 
@@ -176,13 +242,35 @@ func (t *HTTPTransport) do(ctx context.Context, method string, target *url.URL, 
 	defer cancel()
 
 	u := target
+	retried := false // the one retry of a call is spent
 	for hop := 0; ; hop++ {
 		if err := checkScheme(u); err != nil {
 			return nil, err
 		}
-		resp, err := t.roundTrip(ctx, method, u, body, s)
+		var k knock
+		loaded, fallback := "", ""
+		if s != nil {
+			k, loaded = t.firstKnock(ctx, u, s)
+			fallback = httpsig.SchemeRFC9421
+		}
+		resp, used, err := t.roundTrip(ctx, method, u, body, s, k, fallback)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", method, redact(u), err)
+		}
+		if (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusBadRequest) && s != nil && !retried {
+			if next, ok := t.retryKnock(used, resp, s); ok {
+				retried = true
+				discard(resp.Body)
+				t.log.DebugContext(ctx, "signature refused, knocking again", "method", method, "url", redact(u),
+					"status", resp.StatusCode, "scheme", used.scheme, "next", next.scheme, "accept-signature", next.accept)
+				fallback = httpsig.SchemeRFC9421
+				if used.scheme != "" {
+					fallback = other(used.scheme)
+				}
+				if resp, used, err = t.roundTrip(ctx, method, u, body, s, next, fallback); err != nil {
+					return nil, fmt.Errorf("%s %s: %w", method, redact(u), err)
+				}
+			}
 		}
 		if next, ok, err := t.redirect(method, u, resp); err != nil {
 			return nil, err
@@ -200,6 +288,9 @@ func (t *HTTPTransport) do(ctx context.Context, method string, target *url.URL, 
 			t.log.DebugContext(ctx, "remote error", "method", method, "url", redact(u), "status", resp.StatusCode)
 			return nil, &RemoteError{Method: method, URL: u.String(), StatusCode: resp.StatusCode, Header: resp.Header}
 		}
+		if s != nil {
+			t.remember(ctx, u, used, loaded)
+		}
 		data, err := t.readBody(resp)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", method, redact(u), err)
@@ -208,15 +299,16 @@ func (t *HTTPTransport) do(ctx context.Context, method string, target *url.URL, 
 	}
 }
 
-// roundTrip sends one signed request.
-func (t *HTTPTransport) roundTrip(ctx context.Context, method string, u *url.URL, body []byte, s RequestSigner) (*http.Response, error) {
+// roundTrip sends one request, signed by s (when non-nil) as k says, and
+// returns how it was actually signed.
+func (t *HTTPTransport) roundTrip(ctx context.Context, method string, u *url.URL, body []byte, s RequestSigner, k knock, fallback string) (*http.Response, knock, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return nil, err
+		return nil, knock{}, err
 	}
 	req.Header.Set("User-Agent", t.userAgent)
 	req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
@@ -227,11 +319,12 @@ func (t *HTTPTransport) roundTrip(ctx context.Context, method string, u *url.URL
 		req.Header.Set("Accept", AcceptHeader)
 	}
 	if s != nil {
-		if err := s.SignRequest(req, body); err != nil {
-			return nil, fmt.Errorf("sign request: %w", err)
+		if k, err = t.sign(req, body, s, k, fallback); err != nil {
+			return nil, knock{}, fmt.Errorf("sign request: %w", err)
 		}
 	}
-	return t.client.Do(req)
+	resp, err := t.client.Do(req)
+	return resp, k, err
 }
 
 // redirect reports whether resp is a redirect to follow and where to.

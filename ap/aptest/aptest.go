@@ -141,7 +141,9 @@ func (n *Network) newInstance(host string) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := ap.NewHTTPTransport(&ap.HTTPTransportOptions{RoundTripper: n.roundTripper(), Logger: log})
+	// The instance's store remembers which signature scheme each peer
+	// accepts, as a real server's would.
+	tr := ap.NewHTTPTransport(&ap.HTTPTransportOptions{RoundTripper: n.roundTripper(), Logger: log, Values: st})
 	res := deref.New(st, tr, inst.Signer(), &deref.Options{Logger: log, LocalHost: host})
 	ver := httpsig.NewVerifier(res, &httpsig.VerifierOptions{Logger: log, TargetScheme: "https"})
 	ob := outbox.New(st, actors, tr, res, &outbox.Options{

@@ -8,4 +8,7 @@
 //
 // Collection cursors are decimal sequence numbers; a cursor that is not one
 // makes Items return an error wrapping store.ErrNotFound.
+//
+// Expired values (store.Values) are invisible at once and swept out of the
+// map by later PutValue calls, at an amortised constant cost per call.
 package memstore

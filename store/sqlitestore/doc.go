@@ -27,4 +27,11 @@
 // answers a cursor that is not a positive decimal number without sign or
 // leading zeros with an error wrapping store.ErrNotFound, so a handler can
 // answer a malformed page parameter from the network with 404.
+//
+// # Values
+//
+// store.Values live in the protocol_values table (schema version 2) with
+// their expiry in Unix nanoseconds. An expired value is invisible at once;
+// every 256th PutValue deletes all expired rows, so the table holds little
+// more than the live values.
 package sqlitestore

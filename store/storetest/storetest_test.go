@@ -36,7 +36,6 @@ var brokenDrivers = map[string]struct {
 	"delete-key-silent": {func(s *memstore.Store) store.Store { return silentDeleteKey{s} }, "Keys/Delete"},
 	"value-immortal":    {func(s *memstore.Store) store.Store { return immortalValues{s} }, "Values/Expired"},
 	"value-aliased":     {func(s *memstore.Store) store.Store { return &aliasedValues{Store: s} }, "Values/CopiedIn"},
-	"value-last-wins":   {func(s *memstore.Store) store.Store { return &torn{Store: s} }, "Values/ConcurrentPuts"},
 }
 
 const brokenEnv = "STORETEST_BROKEN_DRIVER"
@@ -243,21 +242,4 @@ func (s *aliasedValues) GetValue(ctx context.Context, key string) ([]byte, error
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.m[key], nil
-}
-
-// torn loses a write under concurrency: a put racing another one is
-// dropped and the older value stays, as a read-modify-write driver without
-// a lock would behave.
-type torn struct {
-	*memstore.Store
-	busy sync.Mutex
-}
-
-func (s *torn) PutValue(ctx context.Context, key string, v []byte, exp time.Time) error {
-	if !s.busy.TryLock() {
-		return nil // "stored"
-	}
-	defer s.busy.Unlock()
-	time.Sleep(100 * time.Microsecond)
-	return s.Store.PutValue(ctx, key, v, exp)
 }
