@@ -33,6 +33,10 @@ type Options struct {
 	// Sockets serves every instance from an httptest server on loopback and
 	// routes requests there over TCP, instead of calling handlers in process.
 	Sockets bool
+	// FirstScheme is the HTTP-signature scheme instances try first
+	// (httpsig.SchemeCavage or httpsig.SchemeRFC9421); "" means the
+	// transport's default.
+	FirstScheme string
 	// ManualApproval makes every instance keep follows pending.
 	ManualApproval bool
 	// Logger for every instance; nil discards logs.
@@ -60,6 +64,10 @@ type Exchange struct {
 	// Signed is true when the request carried an HTTP signature
 	// (Signature or Authorization: Signature header).
 	Signed bool
+	// Scheme is the signature scheme: httpsig.SchemeRFC9421 when the
+	// request carried Signature-Input, else httpsig.SchemeCavage; "" when
+	// unsigned.
+	Scheme string
 	Status int // the status answered; 0 when the request failed
 }
 
@@ -73,6 +81,12 @@ func (n *Network) Exchanges() []Exchange {
 func (n *Network) record(r *http.Request, resp *http.Response) {
 	e := Exchange{Method: r.Method, URL: r.URL.String(),
 		Signed: r.Header.Get("Signature") != "" || strings.HasPrefix(r.Header.Get("Authorization"), "Signature ")}
+	switch {
+	case r.Header.Get("Signature-Input") != "":
+		e.Scheme = httpsig.SchemeRFC9421
+	case e.Signed:
+		e.Scheme = httpsig.SchemeCavage
+	}
 	if resp != nil {
 		e.Status = resp.StatusCode
 	}
@@ -143,7 +157,7 @@ func (n *Network) newInstance(host string) (*Instance, error) {
 	}
 	// The instance's store remembers which signature scheme each peer
 	// accepts, as a real server's would.
-	tr := ap.NewHTTPTransport(&ap.HTTPTransportOptions{RoundTripper: n.roundTripper(), Logger: log, Values: st})
+	tr := ap.NewHTTPTransport(&ap.HTTPTransportOptions{RoundTripper: n.roundTripper(), Logger: log, Values: st, FirstScheme: n.opts.FirstScheme})
 	res := deref.New(st, tr, inst.Signer(), &deref.Options{Logger: log, LocalHost: host})
 	ver := httpsig.NewVerifier(res, &httpsig.VerifierOptions{Logger: log, TargetScheme: "https"})
 	ob := outbox.New(st, actors, tr, res, &outbox.Options{

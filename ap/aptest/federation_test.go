@@ -14,6 +14,7 @@ import (
 	"github.com/slothpub/slothpub/actor"
 	"github.com/slothpub/slothpub/ap"
 	"github.com/slothpub/slothpub/ap/aptest"
+	"github.com/slothpub/slothpub/httpsig"
 	"github.com/slothpub/slothpub/inbox"
 )
 
@@ -117,8 +118,13 @@ func federate(t *testing.T, opts *aptest.Options) {
 	ex := n.Exchanges()
 	require.NotEmpty(t, ex)
 	posts := 0
+	want := httpsig.SchemeCavage
+	if opts != nil && opts.FirstScheme != "" {
+		want = opts.FirstScheme
+	}
 	for _, e := range ex {
 		assert.True(t, e.Signed, "%s %s was not signed", e.Method, e.URL)
+		assert.Equal(t, want, e.Scheme, "%s %s", e.Method, e.URL)
 		if e.Method == http.MethodPost {
 			posts++
 			assert.Equal(t, http.StatusAccepted, e.Status, "POST %s", e.URL)
@@ -134,3 +140,9 @@ func federate(t *testing.T, opts *aptest.Options) {
 func TestFederationInProcess(t *testing.T) { federate(t, nil) }
 
 func TestFederationOverSockets(t *testing.T) { federate(t, &aptest.Options{Sockets: true}) }
+
+// Mastodon 4.5 and others sign with RFC 9421: the same federation, every
+// hop signed and verified with HTTP Message Signatures.
+func TestFederationRFC9421(t *testing.T) {
+	federate(t, &aptest.Options{FirstScheme: httpsig.SchemeRFC9421})
+}
