@@ -31,4 +31,11 @@
 // servers; HTTPTransport implements it over HTTP with timeouts, body and
 // redirect caps, per-hop request signing and a dial-time guard against
 // private addresses.
+//
+// With a signer that can choose its scheme (httpsig.Signer), HTTPTransport
+// double-knocks: it signs with the scheme last seen to work for the host
+// (draft-cavage-12 or RFC 9421), else HTTPTransportOptions.FirstScheme; on
+// 401 or 400 it retries once, honouring the server's Accept-Signature when
+// there is one and switching scheme otherwise, and remembers what worked in
+// HTTPTransportOptions.Values (the store) for SchemeTTL.
 package ap

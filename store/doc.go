@@ -2,7 +2,9 @@
 // that every storage driver implements, and its sentinel errors.
 //
 // Stores hold protocol state only: documents as raw JSON with a few indexed
-// fields, ordered collections of IRIs, public keys and local accounts. They
+// fields, ordered collections of IRIs, public keys, local accounts and a
+// small key-value space with expiry (Values) for per-host protocol memory
+// such as the signature scheme a peer accepts. They
 // never parse ActivityStreams vocabulary, so a driver is small and needs no
 // vocabulary imports.
 //
