@@ -121,6 +121,9 @@ func signAlg(a sigAlg, key crypto.Signer, msg []byte) ([]byte, error) {
 		}
 		return ecdsaDERToRaw(der, 32)
 	case algEd25519:
+		if k, ok := key.(ed25519.PrivateKey); ok {
+			return ed25519.Sign(k, msg), nil
+		}
 		return key.Sign(rand.Reader, msg, crypto.Hash(0))
 	}
 	return nil, fmt.Errorf("httpsig: cannot sign with %v", a)
@@ -184,23 +187,23 @@ func cavageAlgs(name string, pub crypto.PublicKey) ([]sigAlg, error) {
 	switch name {
 	case "rsa-sha256":
 		if _, ok := pub.(*rsa.PublicKey); ok {
-			return []sigAlg{algRSAPKCS1SHA256}, nil
+			return onlyRSAPKCS1SHA256, nil
 		}
 	case "rsa-sha512":
 		if _, ok := pub.(*rsa.PublicKey); ok {
-			return []sigAlg{algRSAPKCS1SHA512}, nil
+			return onlyRSAPKCS1SHA512, nil
 		}
 	case "hs2019", "":
 		switch pub.(type) {
 		case *rsa.PublicKey:
 			return hs2019RSA, nil
 		case ed25519.PublicKey:
-			return []sigAlg{algEd25519}, nil
+			return onlyEd25519, nil
 		}
 	case "ed25519":
 		// Not in draft-cavage-12, but sent by go-fed/httpsig based servers.
 		if _, ok := pub.(ed25519.PublicKey); ok {
-			return []sigAlg{algEd25519}, nil
+			return onlyEd25519, nil
 		}
 	default:
 		return nil, fmt.Errorf("algorithm %q is not supported", name)
@@ -208,7 +211,17 @@ func cavageAlgs(name string, pub crypto.PublicKey) ([]sigAlg, error) {
 	return nil, fmt.Errorf("%w: %s with %T", errKeyMismatch, name, pub)
 }
 
-var hs2019RSA = []sigAlg{algRSAPKCS1SHA256, algRSAPKCS1SHA512, algRSAPSSSHA512}
+// Algorithm lists cavageAlgs and rfc9421AlgsForKey return; callers must
+// not modify them.
+var (
+	hs2019RSA          = []sigAlg{algRSAPKCS1SHA256, algRSAPKCS1SHA512, algRSAPSSSHA512}
+	rfc9421RSA         = []sigAlg{algRSAPKCS1SHA256, algRSAPSSSHA512}
+	onlyRSAPKCS1SHA256 = []sigAlg{algRSAPKCS1SHA256}
+	onlyRSAPKCS1SHA512 = []sigAlg{algRSAPKCS1SHA512}
+	onlyRSAPSSSHA512   = []sigAlg{algRSAPSSSHA512}
+	onlyECDSAP256      = []sigAlg{algECDSAP256SHA256}
+	onlyEd25519        = []sigAlg{algEd25519}
+)
 
 // knownCavageAlgorithm reports whether name is one the Verifier accepts.
 func knownCavageAlgorithm(name string) bool {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // cavageParams is a parsed draft-cavage-12 Signature header.
@@ -21,6 +23,14 @@ type cavageParams struct {
 	HasExpires bool
 }
 
+// parsedCavage is a cavageParams with storage for its Headers and
+// Signature, so that parsing a typical header costs one allocation.
+type parsedCavage struct {
+	cavageParams
+	headerBuf [8]string
+	sigBuf    [4 + 512]byte // an RSA-4096 signature, and base64's slack
+}
+
 // maxSignatureHeader caps the header we are willing to parse; real ones are
 // well under 1 KiB.
 const maxSignatureHeader = 8 << 10
@@ -33,10 +43,25 @@ const maxSignatureHeader = 8 << 10
 // "keyId" given twice, two implementations could disagree on which key was
 // meant, so duplicates are rejected. keyId and signature are required.
 func parseCavageSignature(s string) (*cavageParams, error) {
-	if len(s) > maxSignatureHeader {
-		return nil, errors.New("signature header too long")
+	pc := &parsedCavage{}
+	if err := pc.parse(s); err != nil {
+		return nil, err
 	}
-	p := &cavageParams{}
+	return &pc.cavageParams, nil
+}
+
+// cavagePool holds parsedCavage values for Verify, which needs one only
+// while it runs.
+var cavagePool = sync.Pool{New: func() any { return new(parsedCavage) }}
+
+// parse is parseCavageSignature into pc, whose previous content, if any, is
+// discarded.
+func (pc *parsedCavage) parse(s string) error {
+	if len(s) > maxSignatureHeader {
+		return errors.New("signature header too long")
+	}
+	pc.cavageParams = cavageParams{}
+	p := &pc.cavageParams
 	var seen [6]bool // keyid, algorithm, headers, signature, created, expires
 	var sawHeaders bool
 	var unknown []string
@@ -55,43 +80,19 @@ func parseCavageSignature(s string) (*cavageParams, error) {
 		}
 		name := s[start:i]
 		if name == "" {
-			return nil, fmt.Errorf("unexpected %q at offset %d", s[i], i)
+			return fmt.Errorf("unexpected %q at offset %d", s[i], i)
 		}
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
-			i++
-		}
+		i = skipOWS(s, i)
 		if i == len(s) || s[i] != '=' {
-			return nil, fmt.Errorf("parameter %q has no value", name)
+			return fmt.Errorf("parameter %q has no value", name)
 		}
-		i++
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
-			i++
-		}
+		i = skipOWS(s, i+1)
 		var value string
 		if i < len(s) && s[i] == '"' {
-			i++
-			var b strings.Builder
-			closed := false
-			for i < len(s) {
-				c := s[i]
-				if c == '\\' && i+1 < len(s) {
-					i++
-					c = s[i]
-				} else if c == '"' {
-					closed = true
-					i++
-					break
-				}
-				if c < 0x20 && c != '\t' || c == 0x7f {
-					return nil, fmt.Errorf("control character in parameter %q", name)
-				}
-				b.WriteByte(c)
-				i++
+			var err error
+			if value, i, err = cavageQuoted(s, i); err != nil {
+				return fmt.Errorf("parameter %q: %w", name, err)
 			}
-			if !closed {
-				return nil, fmt.Errorf("unterminated quoted value for %q", name)
-			}
-			value = b.String()
 		} else {
 			start := i
 			for i < len(s) && isTokenChar(s[i]) {
@@ -99,48 +100,49 @@ func parseCavageSignature(s string) (*cavageParams, error) {
 			}
 			value = s[start:i]
 			if value == "" {
-				return nil, fmt.Errorf("parameter %q has an empty value", name)
+				return fmt.Errorf("parameter %q has an empty value", name)
 			}
 		}
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
-			i++
-		}
+		i = skipOWS(s, i)
 		if i < len(s) && s[i] != ',' {
-			return nil, fmt.Errorf("expected ',' after parameter %q", name)
+			return fmt.Errorf("expected ',' after parameter %q", name)
 		}
 
 		idx := -1
-		switch strings.ToLower(name) {
-		case "keyid":
+		switch {
+		case strings.EqualFold(name, "keyId"):
 			idx, p.KeyID = 0, value
-		case "algorithm":
+		case strings.EqualFold(name, "algorithm"):
 			idx, p.Algorithm = 1, strings.ToLower(value)
-		case "headers":
+		case strings.EqualFold(name, "headers"):
 			idx, sawHeaders = 2, true
-			hs, err := parseHeaderList(value)
+			hs, err := parseHeaderList(pc.headerBuf[:0], value)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			p.Headers = hs
-		case "signature":
+		case strings.EqualFold(name, "signature"):
 			idx = 3
-			sig, err := base64.StdEncoding.DecodeString(value)
-			if err != nil {
-				return nil, errors.New("signature is not base64")
+			n, ok := decodeBase64(pc.sigBuf[:], value)
+			if ok {
+				p.Signature = pc.sigBuf[:n]
+			} else if sig, err := base64.StdEncoding.DecodeString(value); err == nil {
+				p.Signature = sig // longer than sigBuf: an RSA key over 4096 bits
+			} else {
+				return errors.New("signature is not base64")
 			}
-			p.Signature = sig
-		case "created":
+		case strings.EqualFold(name, "created"):
 			idx, p.HasCreated = 4, true
 			n, err := strconv.ParseInt(value, 10, 64)
 			if err != nil || n < 0 {
-				return nil, errors.New("created is not a unix timestamp")
+				return errors.New("created is not a unix timestamp")
 			}
 			p.Created = n
-		case "expires":
+		case strings.EqualFold(name, "expires"):
 			idx, p.HasExpires = 5, true
 			n, err := strconv.ParseFloat(value, 64) // the draft allows a fraction
 			if err != nil || n < 0 || n > 1<<62 {
-				return nil, errors.New("expires is not a unix timestamp")
+				return errors.New("expires is not a unix timestamp")
 			}
 			p.Expires = int64(n)
 		default:
@@ -148,48 +150,97 @@ func parseCavageSignature(s string) (*cavageParams, error) {
 			// but still may not repeat.
 			for _, u := range unknown {
 				if strings.EqualFold(u, name) {
-					return nil, fmt.Errorf("duplicate parameter %q", name)
+					return fmt.Errorf("duplicate parameter %q", name)
 				}
 			}
 			unknown = append(unknown, name)
 			continue
 		}
 		if seen[idx] {
-			return nil, fmt.Errorf("duplicate parameter %q", name)
+			return fmt.Errorf("duplicate parameter %q", name)
 		}
 		seen[idx] = true
 	}
 	if p.KeyID == "" {
-		return nil, errors.New("missing keyId")
+		return errors.New("missing keyId")
 	}
 	if len(p.Signature) == 0 {
-		return nil, errors.New("missing signature")
+		return errors.New("missing signature")
 	}
 	if !sawHeaders {
 		// draft-cavage-12 defaults to "(created)"; Mastodon and the
 		// Appendix C vectors use "date". Either way the Verifier's coverage
 		// rules reject such a signature for requests.
-		p.Headers = []string{"date"}
+		p.Headers = append(pc.headerBuf[:0], "date")
 	}
-	return p, nil
+	return nil
 }
 
-func parseHeaderList(v string) ([]string, error) {
-	fields := strings.Fields(v)
-	if len(fields) == 0 {
+func skipOWS(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// cavageQuoted parses the quoted string that starts at s[i] and returns its
+// value and the offset after the closing quote. A value without escapes,
+// the usual case, is returned as a substring of s.
+func cavageQuoted(s string, i int) (string, int, error) {
+	i++ // opening quote
+	start := i
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return s[start:i], i + 1, nil
+		case c == '\\':
+			return cavageQuotedEscaped(s, start)
+		case c < 0x20 && c != '\t' || c == 0x7f:
+			return "", 0, errors.New("control character in quoted value")
+		}
+	}
+	return "", 0, errors.New("unterminated quoted value")
+}
+
+// cavageQuotedEscaped is cavageQuoted for values with backslash escapes;
+// start is the offset after the opening quote.
+func cavageQuotedEscaped(s string, start int) (string, int, error) {
+	var b strings.Builder
+	for i := start; i < len(s); i++ {
+		c := s[i]
+		if c == '\\' && i+1 < len(s) {
+			i++
+			c = s[i]
+		} else if c == '"' {
+			return b.String(), i + 1, nil
+		}
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return "", 0, errors.New("control character in quoted value")
+		}
+		b.WriteByte(c)
+	}
+	return "", 0, errors.New("unterminated quoted value")
+}
+
+// parseHeaderList appends to hs the names in the headers parameter v:
+// separated by white space, each a header field name (a token) or a
+// pseudo-header such as "(request-target)", lower-cased, each at most once.
+func parseHeaderList(hs []string, v string) ([]string, error) {
+	for f := range strings.FieldsSeq(v) {
+		name := strings.TrimSuffix(strings.TrimPrefix(f, "("), ")")
+		if name == "" || len(name) != len(f) && len(name) != len(f)-2 || strings.ContainsFunc(name, func(r rune) bool { return r > 0x7f || !isTokenChar(byte(r)) }) {
+			return nil, fmt.Errorf("headers lists %q, which is not a header name", f)
+		}
+		f = strings.ToLower(f)
+		if slices.Contains(hs, f) {
+			return nil, fmt.Errorf("headers lists %q twice", f)
+		}
+		hs = append(hs, f)
+	}
+	if len(hs) == 0 {
 		return nil, errors.New("empty headers parameter")
 	}
-	out := make([]string, len(fields))
-	for i, f := range fields {
-		f = strings.ToLower(f)
-		for _, prev := range out[:i] {
-			if prev == f {
-				return nil, fmt.Errorf("headers lists %q twice", f)
-			}
-		}
-		out[i] = f
-	}
-	return out, nil
+	return hs, nil
 }
 
 func isTokenChar(c byte) bool {
@@ -261,19 +312,51 @@ func cavageSigningString(buf []byte, r *http.Request, p *cavageParams) ([]byte, 
 			}
 			buf = append(buf, host...)
 		default:
-			vs := r.Header.Values(h)
+			vs := headerValues(r.Header, h)
 			if len(vs) == 0 {
 				return nil, errMissingHeader(h)
 			}
-			for i, v := range vs {
-				if i > 0 {
-					buf = append(buf, ", "...)
-				}
-				buf = append(buf, strings.TrimSpace(v)...)
-			}
+			buf = appendHeaderValues(buf, vs)
 		}
 	}
 	return buf, nil
+}
+
+// headerValues returns the values of the header with the lower-case name
+// name: h.Values(name), without the allocation of canonicalising name.
+func headerValues(h http.Header, name string) []string {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		return h.Values(name)
+	}
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !isTokenChar(c) {
+			return h.Values(name) // not canonicalised; let net/http decide
+		}
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+		upper = c == '-'
+	}
+	return h[string(buf[:len(name)])]
+}
+
+// appendHeaderValues appends the values of one header field as both
+// draft-cavage-12 and RFC 9421 (section 2.1) define them: each trimmed,
+// joined by ", ".
+func appendHeaderValues(buf []byte, vs []string) []byte {
+	for i, v := range vs {
+		if i > 0 {
+			buf = append(buf, ", "...)
+		}
+		buf = append(buf, strings.TrimSpace(v)...)
+	}
+	return buf
 }
 
 func appendLower(buf []byte, s string) []byte {
@@ -289,24 +372,32 @@ func appendLower(buf []byte, s string) []byte {
 
 // formatCavageSignature renders a Signature header value.
 func formatCavageSignature(p *cavageParams) string {
-	var b strings.Builder
-	b.WriteString(`keyId="`)
-	b.WriteString(p.KeyID)
-	b.WriteString(`",algorithm="`)
-	b.WriteString(p.Algorithm)
-	b.WriteByte('"')
+	return string(appendCavageSignature(nil, p))
+}
+
+// appendCavageSignature appends a Signature header value to buf.
+func appendCavageSignature(buf []byte, p *cavageParams) []byte {
+	buf = append(buf, `keyId="`...)
+	buf = append(buf, p.KeyID...)
+	buf = append(buf, `",algorithm="`...)
+	buf = append(buf, p.Algorithm...)
+	buf = append(buf, '"')
 	if p.HasCreated {
-		b.WriteString(",created=")
-		b.WriteString(strconv.FormatInt(p.Created, 10))
+		buf = append(buf, ",created="...)
+		buf = strconv.AppendInt(buf, p.Created, 10)
 	}
 	if p.HasExpires {
-		b.WriteString(",expires=")
-		b.WriteString(strconv.FormatInt(p.Expires, 10))
+		buf = append(buf, ",expires="...)
+		buf = strconv.AppendInt(buf, p.Expires, 10)
 	}
-	b.WriteString(`,headers="`)
-	b.WriteString(strings.Join(p.Headers, " "))
-	b.WriteString(`",signature="`)
-	b.WriteString(base64.StdEncoding.EncodeToString(p.Signature))
-	b.WriteByte('"')
-	return b.String()
+	buf = append(buf, `,headers="`...)
+	for i, h := range p.Headers {
+		if i > 0 {
+			buf = append(buf, ' ')
+		}
+		buf = append(buf, h...)
+	}
+	buf = append(buf, `",signature="`...)
+	buf = base64.StdEncoding.AppendEncode(buf, p.Signature)
+	return append(buf, '"')
 }

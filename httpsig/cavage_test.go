@@ -242,6 +242,12 @@ func TestParseCavageSignature(t *testing.T) {
 		`keyId="k",signature="AAAA",signature="BBBB"`,
 		`keyId="k",signature="AAAA",headers=""`,
 		`keyId="k",signature="AAAA",headers="date Date"`,
+		"keyId=\"k\",signature=\"AAAA\",headers=\"date h\xc3\xa9\"", // not a token (ToLower would rewrite it)
+		"keyId=\"k\",signature=\"AAAA\",headers=\"\xff\"",
+		`keyId="k",signature="AAAA",headers="(request-target host"`,
+		`keyId="k",signature="AAAA",headers="((request-target))"`,
+		`keyId="k",signature="AAAA",headers="()"`,
+		`keyId="k",signature="AAAA",headers="da:te"`,
 		`keyId="k",signature="AAAA`,
 		`keyId="k" signature="AAAA"`,
 		`keyId="k",signature="AAAA",created=soon`,

@@ -23,6 +23,13 @@
 // in the shape of net/http's CrossOriginProtection that answers 401 and
 // puts the Result in the request context for the next handler.
 //
+// One request costs the Verifier a bounded amount of work, whatever it
+// carries: of several RFC 9421 signatures only the first
+// MaxRFC9421Signatures (2) are tried, the resolver is asked for a fresh key
+// at most once per request, bodies are read up to MaxBodyBytes, and signature
+// headers are capped in length. Choosing among the several keys of one actor
+// (assertionMethod) is the KeyResolver's business: a keyId names one key.
+//
 // RFC 9421 algorithms: rsa-v1_5-sha256, rsa-pss-sha512, ecdsa-p256-sha256
 // and ed25519 (hmac-sha256 is not offered: fediverse keys are public
 // keys). Keys come as PEM (ParsePublicKeyPEM) or as Multikey

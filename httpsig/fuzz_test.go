@@ -1,8 +1,14 @@
 package httpsig
 
 import (
+	"bytes"
+	"crypto/ed25519"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzParseSignatureHeader feeds arbitrary Signature header values to the
@@ -112,6 +118,52 @@ func FuzzParseSignature(f *testing.F) {
 		}
 		if len(sigs) != 1 || len(sigs[0].sig) == 0 || sigs[0].keyID != "k" {
 			t.Fatalf("parsed %+v", sigs)
+		}
+	})
+}
+
+// FuzzVerify feeds arbitrary Signature, Authorization, Signature-Input,
+// Digest and Content-Digest values through Verify, on a POST whose body and
+// key are real (the seeds are genuine signatures by that key, cavage and
+// RFC 9421): Verify must return, without panicking, either a Result for
+// the key's owner or an *Error with a Reason; and it may accept only a
+// request whose body matches the digest it covers.
+func FuzzVerify(f *testing.F) {
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	now := time.Unix(1703066400, 0)
+	body := []byte(`{"type":"Follow"}`)
+	for _, scheme := range []string{SchemeCavage, SchemeRFC9421} {
+		s, err := NewSigner(aliceKeyID, key, &SignerOptions{Clock: fixedClock(now), Scheme: scheme})
+		noErr(f, err)
+		r := signedPost(f, s, "https://b.example/inbox", body)
+		h := r.Header
+		f.Add(h.Get("Signature"), "", h.Get("Signature-Input"), h.Get("Digest"), h.Get("Content-Digest"))
+		if scheme == SchemeCavage {
+			f.Add("", "Signature "+h.Get("Signature"), "", h.Get("Digest"), "")
+		}
+	}
+	v := NewVerifier(newResolver(pubKey(aliceKeyID, key)), &VerifierOptions{Clock: fixedClock(now), Logger: slog.New(slog.DiscardHandler)})
+	f.Fuzz(func(t *testing.T, sig, auth, input, digest, contentDigest string) {
+		r := httptest.NewRequest(http.MethodPost, "https://b.example/inbox", bytes.NewReader(body))
+		r.Header.Set("Date", now.UTC().Format(http.TimeFormat))
+		for name, v := range map[string]string{"Signature": sig, "Authorization": auth, "Signature-Input": input, "Digest": digest, "Content-Digest": contentDigest} {
+			if v != "" {
+				r.Header.Set(name, v)
+			}
+		}
+		res, err := v.Verify(r)
+		if err != nil {
+			if ReasonOf(err) == "" {
+				t.Fatalf("error without a Reason: %v", err)
+			}
+			return
+		}
+		if res == nil || res.Owner != aliceIRI || res.Key == nil {
+			t.Fatalf("accepted with result %+v", res)
+		}
+		if res.Scheme == SchemeCavage && checkDigest(digest, body) != nil ||
+			res.Scheme == SchemeRFC9421 && checkContentDigest(contentDigest, body) != nil {
+			t.Fatalf("accepted a request whose digest does not match its body")
 		}
 	})
 }

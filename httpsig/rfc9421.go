@@ -43,12 +43,12 @@ func rfc9421Alg(name string) (sigAlg, bool) {
 func rfc9421AlgsForKey(pub crypto.PublicKey) []sigAlg {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
-		return []sigAlg{algRSAPKCS1SHA256, algRSAPSSSHA512}
+		return rfc9421RSA
 	case ed25519.PublicKey:
-		return []sigAlg{algEd25519}
+		return onlyEd25519
 	case *ecdsa.PublicKey:
 		if k.Curve == elliptic.P256() {
-			return []sigAlg{algECDSAP256SHA256}
+			return onlyECDSAP256
 		}
 	}
 	return nil
@@ -64,6 +64,13 @@ type message struct {
 }
 
 func requestMessage(r *http.Request, scheme string) *message {
+	m := newRequestMessage(r, scheme)
+	return &m
+}
+
+// newRequestMessage is requestMessage returning a value, which a caller
+// can keep on its stack.
+func newRequestMessage(r *http.Request, scheme string) message {
 	if scheme == "" {
 		switch {
 		case r.URL != nil && r.URL.Scheme != "":
@@ -74,14 +81,20 @@ func requestMessage(r *http.Request, scheme string) *message {
 			scheme = "http"
 		}
 	}
-	return &message{req: r, header: r.Header, scheme: strings.ToLower(scheme)}
+	return message{req: r, header: r.Header, scheme: strings.ToLower(scheme)}
 }
 
 // componentValue computes the value of one covered component.
 func (m *message) componentValue(it sfItem) (string, error) {
+	v, err := m.appendComponentValue(nil, it)
+	return string(v), err
+}
+
+// appendComponentValue appends the value of one covered component to buf.
+func (m *message) appendComponentValue(buf []byte, it sfItem) ([]byte, error) {
 	name, ok := it.Value.(string)
 	if !ok {
-		return "", errors.New("component identifier is not a string")
+		return nil, errors.New("component identifier is not a string")
 	}
 	var qname string
 	for _, p := range it.Params {
@@ -89,84 +102,81 @@ func (m *message) componentValue(it sfItem) (string, error) {
 		case "name":
 			s, ok := p.Value.(string)
 			if !ok || name != "@query-param" {
-				return "", fmt.Errorf("bad name parameter on %q", name)
+				return nil, fmt.Errorf("bad name parameter on %q", name)
 			}
 			qname = s
 		default:
 			// sf, key, bs, req, tr: not supported.
-			return "", fmt.Errorf("component parameter %q is not supported", p.Key)
+			return nil, fmt.Errorf("component parameter %q is not supported", p.Key)
 		}
 	}
 	if !strings.HasPrefix(name, "@") {
-		if name != strings.ToLower(name) || name == "" {
-			return "", fmt.Errorf("component name %q is not lower case", name)
+		if name == "" || strings.ContainsFunc(name, func(r rune) bool { return 'A' <= r && r <= 'Z' }) {
+			return nil, fmt.Errorf("component name %q is not lower case", name)
 		}
 		if name == "host" && m.req != nil {
 			if h := requestHost(m.req); h != "" {
-				return h, nil
+				return append(buf, h...), nil
 			}
 		}
-		vs := m.header.Values(name)
+		vs := headerValues(m.header, name)
 		if len(vs) == 0 {
-			return "", errMissingHeader(name)
+			return nil, errMissingHeader(name)
 		}
-		var b strings.Builder
-		for i, v := range vs {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(strings.TrimSpace(v))
-		}
-		return b.String(), nil
+		return appendHeaderValues(buf, vs), nil
 	}
 	if name == "@status" {
 		if m.req != nil || m.status == 0 {
-			return "", errors.New("@status on a request")
+			return nil, errors.New("@status on a request")
 		}
-		return strconv.Itoa(m.status), nil
+		return strconv.AppendInt(buf, int64(m.status), 10), nil
 	}
 	r := m.req
 	if r == nil {
-		return "", fmt.Errorf("%s on a response", name)
+		return nil, fmt.Errorf("%s on a response", name)
 	}
 	target := requestTarget(r)
 	path, query, hasQuery := strings.Cut(target, "?")
 	switch name {
 	case "@method":
-		return r.Method, nil
+		return append(buf, r.Method...), nil
 	case "@target-uri":
-		return m.scheme + "://" + strings.ToLower(requestHost(r)) + target, nil
+		buf = append(buf, m.scheme...)
+		buf = append(buf, "://"...)
+		buf = appendLower(buf, requestHost(r))
+		return append(buf, target...), nil
 	case "@authority":
-		return authority(m.scheme, requestHost(r)), nil
+		return append(buf, authority(m.scheme, requestHost(r))...), nil
 	case "@scheme":
-		return m.scheme, nil
+		return append(buf, m.scheme...), nil
 	case "@request-target":
-		return target, nil
+		return append(buf, target...), nil
 	case "@path":
 		if path == "" {
 			path = "/"
 		}
-		return path, nil
+		return append(buf, path...), nil
 	case "@query":
-		if !hasQuery {
-			return "?", nil
+		buf = append(buf, '?')
+		if hasQuery {
+			buf = append(buf, query...)
 		}
-		return "?" + query, nil
+		return buf, nil
 	case "@query-param":
 		if qname == "" {
-			return "", errors.New("@query-param without name")
+			return nil, errors.New("@query-param without name")
 		}
 		vals, err := url.ParseQuery(query)
 		if err != nil {
-			return "", fmt.Errorf("@query-param: %w", err)
+			return nil, fmt.Errorf("@query-param: %w", err)
 		}
 		vs := vals[qname]
 		if len(vs) != 1 {
-			return "", fmt.Errorf("@query-param %q occurs %d times", qname, len(vs))
+			return nil, fmt.Errorf("@query-param %q occurs %d times", qname, len(vs))
 		}
-		return queryEscape(vs[0]), nil
+		return append(buf, queryEscape(vs[0])...), nil
 	}
-	return "", fmt.Errorf("derived component %q is not supported", name)
+	return nil, fmt.Errorf("derived component %q is not supported", name)
 }
 
 // authority lower-cases host and drops the scheme's default port.
@@ -202,12 +212,10 @@ func signatureBase(buf []byte, m *message, in *sfInnerList) ([]byte, error) {
 				return nil, fmt.Errorf("component %s covered twice", id)
 			}
 		}
-		v, err := m.componentValue(it)
-		if err != nil {
+		buf = append(buf, ": "...)
+		if buf, err = m.appendComponentValue(buf, it); err != nil {
 			return nil, err
 		}
-		buf = append(buf, ": "...)
-		buf = append(buf, v...)
 		buf = append(buf, '\n')
 	}
 	buf = append(buf, `"@signature-params": `...)
@@ -225,8 +233,39 @@ type sigInput struct {
 	expires    int64
 	hasCreated bool
 	hasExpires bool
-	covered    map[string]bool // component names (without parameters)
+	covered    components // the components the Verifier's rules ask about
 }
+
+// components is a set of the covered components that Verify's coverage
+// rules ask about, by name, whatever their parameters.
+type components uint16
+
+const (
+	compMethod components = 1 << iota
+	compTargetURI
+	compAuthority
+	compRequestTarget
+	compPath
+	compQuery
+	compDate
+	compContentDigest
+	compDigest
+)
+
+var componentNames = map[string]components{
+	"@method":         compMethod,
+	"@target-uri":     compTargetURI,
+	"@authority":      compAuthority,
+	"@request-target": compRequestTarget,
+	"@path":           compPath,
+	"@query":          compQuery,
+	"date":            compDate,
+	"content-digest":  compContentDigest,
+	"digest":          compDigest,
+}
+
+// has reports whether all of c are in s.
+func (s components) has(c components) bool { return s&c == c }
 
 const maxSignatures = 8
 
@@ -248,7 +287,7 @@ func parseRFC9421(h http.Header) ([]*sigInput, error) {
 		if in.Inner == nil {
 			return nil, fmt.Errorf("Signature-Input %q is not an inner list", in.Key)
 		}
-		s := &sigInput{label: in.Key, inner: in.Inner, covered: map[string]bool{}}
+		s := &sigInput{label: in.Key, inner: in.Inner}
 		for _, m := range sigs {
 			if m.Key == in.Key {
 				if m.Item == nil {
@@ -269,7 +308,7 @@ func parseRFC9421(h http.Header) ([]*sigInput, error) {
 			if !ok {
 				return nil, fmt.Errorf("label %q: component is not a string", in.Key)
 			}
-			s.covered[name] = true
+			s.covered |= componentNames[name]
 		}
 		for _, p := range in.Inner.Params {
 			var ok bool
@@ -321,7 +360,8 @@ func checkContentDigest(value string, body []byte) error {
 		if !ok {
 			return errors.New("Content-Digest member is not a byte sequence")
 		}
-		if subtle.ConstantTimeCompare(b, digestSum(alg, body)) != 1 {
+		var want [maxDigestSize]byte
+		if subtle.ConstantTimeCompare(b, appendDigest(want[:0], alg, body)) != 1 {
 			return fmt.Errorf("%s content digest does not match body", alg)
 		}
 		found = true
@@ -335,6 +375,10 @@ func checkContentDigest(value string, body []byte) error {
 // ContentDigestHeader returns the RFC 9530 Content-Digest header value for
 // body, e.g. "sha-256=:X48E9q...=:".
 func ContentDigestHeader(alg DigestAlgorithm, body []byte) string {
-	b, _ := appendSFBare([]byte(string(alg)+"="), digestSum(alg, body))
+	var buf [8 + 2 + 88]byte // "sha-512=", two colons and a base64 SHA-512
+	var sum [maxDigestSize]byte
+	b := append(buf[:0], alg...)
+	b = append(b, '=')
+	b, _ = appendSFBare(b, appendDigest(sum[:0], alg, body))
 	return string(b)
 }

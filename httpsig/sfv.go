@@ -73,6 +73,9 @@ func parseSFDictionary(s string) ([]sfMember, error) {
 	p := &sfParser{s: s}
 	p.skipSP()
 	var out []sfMember
+	if len(s) > 0 {
+		out = make([]sfMember, 0, 2)
+	}
 	for p.i < len(p.s) {
 		key, err := p.key()
 		if err != nil {
@@ -97,7 +100,7 @@ func parseSFDictionary(s string) ([]sfMember, error) {
 				if err != nil {
 					return nil, err
 				}
-				m.Item = it
+				m.Item = &it
 			}
 		} else {
 			params, err := p.params()
@@ -160,23 +163,26 @@ func (p *sfParser) innerList() (*sfInnerList, error) {
 		if err != nil {
 			return nil, err
 		}
-		in.Items = append(in.Items, *it)
+		if in.Items == nil {
+			in.Items = make([]sfItem, 0, 8) // one allocation for a typical list
+		}
+		in.Items = append(in.Items, it)
 		if p.i >= len(p.s) || (p.s[p.i] != ' ' && p.s[p.i] != ')') {
 			return nil, p.errf("expected ' ' or ')' in inner list")
 		}
 	}
 }
 
-func (p *sfParser) item() (*sfItem, error) {
+func (p *sfParser) item() (sfItem, error) {
 	v, err := p.bare()
 	if err != nil {
-		return nil, err
+		return sfItem{}, err
 	}
 	params, err := p.params()
 	if err != nil {
-		return nil, err
+		return sfItem{}, err
 	}
-	return &sfItem{Value: v, Params: params}, nil
+	return sfItem{Value: v, Params: params}, nil
 }
 
 func (p *sfParser) params() ([]sfParam, error) {
@@ -199,6 +205,9 @@ func (p *sfParser) params() ([]sfParam, error) {
 			if v, err = p.bare(); err != nil {
 				return nil, err
 			}
+		}
+		if out == nil {
+			out = make([]sfParam, 0, 4) // created, expires, keyid, alg
 		}
 		out = append(out, sfParam{Key: key, Value: v})
 	}
@@ -275,6 +284,18 @@ func (p *sfParser) number() (any, error) {
 
 func (p *sfParser) str() (any, error) {
 	p.i++ // '"'
+	// Fast path: a string without escapes is a substring of the input.
+	for j := p.i; j < len(p.s); j++ {
+		c := p.s[j]
+		if c == '"' {
+			v := p.s[p.i:j]
+			p.i = j + 1
+			return v, nil
+		}
+		if c == '\\' || c < 0x20 || c > 0x7e {
+			break
+		}
+	}
 	var b strings.Builder
 	for p.i < len(p.s) {
 		c := p.s[p.i]
@@ -299,19 +320,17 @@ func (p *sfParser) str() (any, error) {
 
 func (p *sfParser) bytes() (any, error) {
 	p.i++ // ':'
-	start := p.i
-	for p.i < len(p.s) && p.s[p.i] != ':' {
-		c := p.s[p.i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=') {
-			return nil, p.errf("bad character in byte sequence")
-		}
-		p.i++
-	}
-	if p.i >= len(p.s) {
+	n := strings.IndexByte(p.s[p.i:], ':')
+	if n < 0 {
 		return nil, p.errf("unterminated byte sequence")
 	}
-	enc := p.s[start:p.i]
-	p.i++
+	enc := p.s[p.i : p.i+n]
+	// The base64 decoder rejects every byte but the alphabet and '=', save
+	// CR and LF, which it skips; RFC 8941 allows neither.
+	if strings.ContainsAny(enc, "\r\n") {
+		return nil, p.errf("bad character in byte sequence")
+	}
+	p.i += n + 1
 	b, err := base64.StdEncoding.DecodeString(enc)
 	if err != nil {
 		if b, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(enc, "=")); err != nil {

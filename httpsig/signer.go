@@ -66,6 +66,11 @@ type Signer struct {
 	expiry   time.Duration
 	label    string
 	keyIsRSA bool
+	// rfcParams are the RFC 9421 signature parameters after created and
+	// expires: keyid, and alg unless it is rsa-v1_5-sha256 (without alg a
+	// verifier guesses from the key type, and for RSA it guesses
+	// rsa-v1_5-sha256, as Mastodon does, so only the others say it).
+	rfcParams []sfParam
 }
 
 // NewSigner returns a Signer that signs as keyID (the key's IRI, e.g.
@@ -150,6 +155,10 @@ func NewSigner(keyID string, key crypto.Signer, opts *SignerOptions) (*Signer, e
 		return nil, fmt.Errorf("httpsig: RFC 9421 algorithm %q cannot be used with a %T key", s.rfcName, key.Public())
 	}
 	s.rfcPrim = a
+	s.rfcParams = []sfParam{{Key: "keyid", Value: s.keyID}}
+	if s.rfcName != AlgRSAv15SHA256 {
+		s.rfcParams = append(s.rfcParams, sfParam{Key: "alg", Value: s.rfcName})
+	}
 	switch s.scheme {
 	case "":
 		s.scheme = SchemeCavage
@@ -217,12 +226,13 @@ func (s *Signer) signCavage(r *http.Request, body []byte) error {
 	}
 	now := s.clock()
 	if r.Header.Get("Date") == "" {
-		r.Header.Set("Date", now.UTC().Format(http.TimeFormat))
+		var date [len(http.TimeFormat)]byte
+		r.Header["Date"] = []string{string(now.UTC().AppendFormat(date[:0], http.TimeFormat))}
 	}
-	r.Header.Del("Signature-Input")
+	delete(r.Header, "Signature-Input")
 	p := &cavageParams{KeyID: s.keyID, Algorithm: s.cavage}
 	if body != nil {
-		r.Header.Set("Digest", DigestHeader(s.digest, body))
+		r.Header["Digest"] = []string{DigestHeader(s.digest, body)}
 		p.Headers = postHeaders
 	} else {
 		p.Headers = getHeaders
@@ -232,57 +242,72 @@ func (s *Signer) signCavage(r *http.Request, body []byte) error {
 		p.HasExpires, p.Expires = true, now.Add(s.expiry).Unix()
 		p.Headers = append(append([]string(nil), p.Headers...), "(created)", "(expires)")
 	}
-	msg, err := cavageSigningString(make([]byte, 0, 256), r, p)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	msg, err := cavageSigningString((*bp)[:0], r, p)
 	if err != nil {
 		return fmt.Errorf("httpsig: %w", err)
 	}
+	keepBuf(bp, msg)
 	sig, err := signAlg(s.prim, s.key, msg)
 	if err != nil {
 		return fmt.Errorf("httpsig: signing: %w", err)
 	}
 	p.Signature = sig
-	r.Header.Set("Signature", formatCavageSignature(p))
+	out := appendCavageSignature(msg[:0], p)
+	keepBuf(bp, out)
+	r.Header["Signature"] = []string{string(out)}
 	return nil
 }
 
+// The components Signer covers with RFC 9421, as Mastodon 4.5 does.
+var (
+	rfc9421Components         = []sfItem{{Value: "@method"}, {Value: "@target-uri"}}
+	rfc9421ComponentsWithBody = []sfItem{{Value: "@method"}, {Value: "@target-uri"}, {Value: "content-digest"}}
+)
+
 func (s *Signer) signRFC9421(r *http.Request, body []byte) error {
 	now := s.clock()
-	in := &sfInnerList{Items: []sfItem{{Value: "@method"}, {Value: "@target-uri"}}}
+	in := sfInnerList{Items: rfc9421Components}
 	if body != nil {
-		r.Header.Set("Content-Digest", ContentDigestHeader(s.digest, body))
-		in.Items = append(in.Items, sfItem{Value: "content-digest"})
+		r.Header["Content-Digest"] = []string{ContentDigestHeader(s.digest, body)}
+		in.Items = rfc9421ComponentsWithBody
 	}
-	in.Params = append(in.Params, sfParam{Key: "created", Value: now.Unix()})
+	var params [4]sfParam
+	in.Params = append(params[:0], sfParam{Key: "created", Value: now.Unix()})
 	if s.expiry > 0 {
 		in.Params = append(in.Params, sfParam{Key: "expires", Value: now.Add(s.expiry).Unix()})
 	}
-	in.Params = append(in.Params, sfParam{Key: "keyid", Value: s.keyID})
-	if s.rfcName != AlgRSAv15SHA256 {
-		// Without alg a verifier guesses from the key type, and for RSA it
-		// guesses rsa-v1_5-sha256 (Mastodon does), so only others say it.
-		in.Params = append(in.Params, sfParam{Key: "alg", Value: s.rfcName})
-	}
-	return s.signRFC9421Components(r, in)
+	in.Params = append(in.Params, s.rfcParams...)
+	return s.signRFC9421Components(r, &in)
 }
 
 // signRFC9421Components signs r over the components and parameters in in
 // and sets Signature-Input and Signature.
 func (s *Signer) signRFC9421Components(r *http.Request, in *sfInnerList) error {
-	base, err := signatureBase(make([]byte, 0, 256), requestMessage(r, ""), in)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	m := newRequestMessage(r, "")
+	base, err := signatureBase((*bp)[:0], &m, in)
 	if err != nil {
 		return fmt.Errorf("httpsig: %w", err)
 	}
+	keepBuf(bp, base)
 	sig, err := signAlg(s.rfcPrim, s.key, base)
 	if err != nil {
 		return fmt.Errorf("httpsig: signing: %w", err)
 	}
-	input, err := appendSFInnerList([]byte(s.label+"="), in)
-	if err != nil {
+	b := append(base[:0], s.label...)
+	b = append(b, '=')
+	if b, err = appendSFInnerList(b, in); err != nil {
 		return fmt.Errorf("httpsig: %w", err)
 	}
-	sigv, _ := appendSFBare([]byte(s.label+"="), sig)
-	r.Header.Set("Signature-Input", string(input))
-	r.Header.Set("Signature", string(sigv))
+	r.Header["Signature-Input"] = []string{string(b)}
+	b = append(b[:0], s.label...)
+	b = append(b, '=')
+	b, _ = appendSFBare(b, sig)
+	keepBuf(bp, b)
+	r.Header["Signature"] = []string{string(b)}
 	if a := r.Header.Get("Authorization"); len(a) > 10 && strings.EqualFold(a[:10], "Signature ") {
 		r.Header.Del("Authorization") // a stale draft-cavage signature
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -47,10 +48,17 @@ type VerifierOptions struct {
 	// "http". A server behind a TLS-terminating proxy must set "https".
 	TargetScheme string
 	// Label, when set, is the only RFC 9421 signature label Verify
-	// considers. "": each signature in the request is tried in order and
-	// the first that verifies wins (at most 8 are accepted in a request).
+	// considers. "": the signatures in the request are tried in order and
+	// the first that verifies wins; only the first MaxRFC9421Signatures are
+	// tried (a request with more than 8 is rejected as malformed).
 	Label string
 }
+
+// MaxRFC9421Signatures is how many of one request's RFC 9421 signatures
+// Verify tries: each may cost a key lookup (a fetch, when the key is not
+// cached) and a public-key operation, and a sender needs only one
+// (Mastodon sends one). Further labels are ignored.
+const MaxRFC9421Signatures = 2
 
 // Verifier checks HTTP signatures on incoming requests. It is safe for
 // concurrent use.
@@ -102,8 +110,21 @@ type Result struct {
 	Key       *PublicKey // the key that verified the signature
 }
 
-// bufPool holds signing-string buffers.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+// bufPool holds buffers for signing strings and signature header values,
+// so that signing and verifying do not allocate them.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooledBuf is the largest buffer bufPool keeps: a request whose covered
+// headers are huge does not leave a huge buffer behind.
+const maxPooledBuf = 16 << 10
+
+// keepBuf makes buf, grown from *bp, the buffer bp returns to the pool,
+// unless it grew too large to keep.
+func keepBuf(bp *[]byte, buf []byte) {
+	if cap(buf) <= maxPooledBuf {
+		*bp = buf[:0]
+	}
+}
 
 // Verify checks r's signature: RFC 9421 Signature-Input and Signature
 // headers when Signature-Input is present, else a draft-cavage-12
@@ -125,6 +146,16 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 // The key comes from the KeyResolver (ResolveKey(ctx, keyID, false)); when
 // the signature does not verify, the resolver is asked once more with
 // refresh=true, in case the remote rotated its key, before Verify fails.
+//
+// A request may carry several RFC 9421 signatures (labels). Verify tries
+// them in the order of Signature-Input, and the first that verifies wins;
+// but it tries at most MaxRFC9421Signatures of them (2; with
+// VerifierOptions.Label set, only that one) and asks the resolver for a
+// fresh key at most once per request, so that one request costs at most
+// 2 + 1 key lookups, however many signatures it carries. The labels it does
+// not try are ignored. (Choosing among the several keys of one actor,
+// assertionMethod, is the KeyResolver's business: a keyid names one key.)
+//
 // Every failure is an *Error with a Reason.
 func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 	if len(r.Header.Values("Signature-Input")) > 0 {
@@ -134,10 +165,12 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, perr := parseCavageSignature(raw)
-	if perr != nil {
-		return nil, failErr(ReasonMalformed, perr)
+	pc := cavagePool.Get().(*parsedCavage)
+	defer cavagePool.Put(pc)
+	if err := pc.parse(raw); err != nil {
+		return nil, failErr(ReasonMalformed, err)
 	}
+	p := &pc.cavageParams
 	if !knownCavageAlgorithm(p.Algorithm) {
 		return nil, fail(ReasonUnsupportedAlgorithm, "algorithm %q", p.Algorithm)
 	}
@@ -159,9 +192,10 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 	if err != nil {
 		return nil, failErr(ReasonMissingComponent, err)
 	}
-	*bp = msg[:0]
+	keepBuf(bp, msg)
 
-	key, err := v.verifyWithKey(r.Context(), p.KeyID, func(k *PublicKey) error {
+	var refreshed bool
+	key, err := v.verifyWithKey(r.Context(), p.KeyID, &refreshed, func(k *PublicKey) error {
 		algs, err := cavageAlgs(p.Algorithm, k.Key)
 		if err != nil {
 			return err
@@ -179,9 +213,10 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 	return &Result{KeyID: p.KeyID, Owner: key.Owner, Algorithm: p.Algorithm, Scheme: SchemeCavage, Key: key}, nil
 }
 
-// verifyWithKey resolves keyID and runs check with it; on failure it asks
-// the resolver for a fresh key once and retries.
-func (v *Verifier) verifyWithKey(ctx context.Context, keyID string, check func(*PublicKey) error) (*PublicKey, error) {
+// verifyWithKey resolves keyID and runs check with it; on failure, unless
+// *refreshed says this request already had its fresh key, it asks the
+// resolver for a fresh key once (setting *refreshed) and retries.
+func (v *Verifier) verifyWithKey(ctx context.Context, keyID string, refreshed *bool, check func(*PublicKey) error) (*PublicKey, error) {
 	key, err := v.resolve(ctx, keyID, false)
 	if err != nil {
 		return nil, err
@@ -190,17 +225,27 @@ func (v *Verifier) verifyWithKey(ctx context.Context, keyID string, check func(*
 	if first == nil {
 		return key, nil
 	}
+	if *refreshed {
+		return nil, signatureFailure(first, first)
+	}
+	*refreshed = true
 	fresh, err := v.resolve(ctx, keyID, true)
 	if err != nil {
 		return nil, err
 	}
 	if second := check(fresh); second != nil {
-		if errors.Is(second, errKeyMismatch) && errors.Is(first, errKeyMismatch) {
-			return nil, failErr(ReasonUnsupportedAlgorithm, second)
-		}
-		return nil, failErr(ReasonBadSignature, second)
+		return nil, signatureFailure(first, second)
 	}
 	return fresh, nil
+}
+
+// signatureFailure classifies the failures of a signature with the cached
+// key (first) and the fresh one (second).
+func signatureFailure(first, second error) error {
+	if errors.Is(second, errKeyMismatch) && errors.Is(first, errKeyMismatch) {
+		return failErr(ReasonUnsupportedAlgorithm, second)
+	}
+	return failErr(ReasonBadSignature, second)
 }
 
 func (v *Verifier) resolve(ctx context.Context, keyID string, refresh bool) (*PublicKey, error) {
@@ -221,23 +266,26 @@ func (v *Verifier) resolve(ctx context.Context, keyID string, refresh bool) (*Pu
 // Signature headers, or a Signature and an Authorization: Signature, are
 // ambiguous and rejected.
 func cavageHeader(h http.Header) (string, error) {
-	var found []string
-	for _, s := range h.Values("Signature") {
-		found = append(found, s)
+	var found string
+	n := 0
+	for _, s := range h["Signature"] {
+		found = s
+		n++
 	}
-	for _, a := range h.Values("Authorization") {
+	for _, a := range h["Authorization"] {
 		scheme, rest, _ := strings.Cut(a, " ")
 		if strings.EqualFold(scheme, "Signature") {
-			found = append(found, rest)
+			found = rest
+			n++
 		}
 	}
-	switch len(found) {
+	switch n {
 	case 0:
 		return "", fail(ReasonNoSignature, "no Signature or Authorization: Signature header")
 	case 1:
-		return found[0], nil
+		return found, nil
 	}
-	return "", fail(ReasonMalformed, "%d signature headers", len(found))
+	return "", fail(ReasonMalformed, "%d signature headers", n)
 }
 
 // requiresBody reports whether r must have its body covered by a digest.
@@ -337,6 +385,8 @@ func parseHTTPDate(s string) (time.Time, error) {
 }
 
 // readBody reads r.Body up to the cap and puts an equivalent reader back.
+// With a Content-Length, as fediverse servers send, it reads into one
+// buffer of that size.
 func (v *Verifier) readBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
@@ -344,10 +394,29 @@ func (v *Verifier) readBody(r *http.Request) ([]byte, error) {
 	if r.ContentLength > v.maxBody {
 		return nil, fail(ReasonBodyTooLarge, "Content-Length %d exceeds %d", r.ContentLength, v.maxBody)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, v.maxBody+1))
+	size := int64(512)
+	if r.ContentLength >= 0 {
+		size = r.ContentLength + 1 // +1 to read the EOF without growing
+	}
+	body := make([]byte, 0, size)
+	var err error
+	for {
+		if len(body) == cap(body) {
+			body = slices.Grow(body, 1) // the body is longer than announced
+		}
+		limit := min(int64(cap(body)), v.maxBody+1)
+		var n int
+		n, err = r.Body.Read(body[len(body):limit])
+		body = body[:len(body)+n]
+		if err != nil || int64(len(body)) > v.maxBody {
+			break
+		}
+	}
 	_ = r.Body.Close()
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil {
+	rb := &replayBody{}
+	rb.Reset(body)
+	r.Body = rb
+	if err != nil && err != io.EOF {
 		return nil, fail(ReasonMalformed, "reading body: %v", err)
 	}
 	if int64(len(body)) > v.maxBody {
@@ -356,9 +425,14 @@ func (v *Verifier) readBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
+// replayBody is the request body Verify puts back after reading it.
+type replayBody struct{ bytes.Reader }
+
+func (*replayBody) Close() error { return nil }
+
 // checkBodyDigest checks the digest header named header against the body.
 func (v *Verifier) checkBodyDigest(r *http.Request, header string, check func(string, []byte) error) error {
-	vals := r.Header.Values(header)
+	vals := r.Header[header]
 	if len(vals) == 0 {
 		return fail(ReasonMissingComponent, "covered header %q is absent", strings.ToLower(header))
 	}

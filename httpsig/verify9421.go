@@ -6,21 +6,26 @@ import (
 	"time"
 )
 
-// verifyRFC9421 verifies the RFC 9421 signatures of r: the first candidate
-// that verifies wins; when none does, the first candidate's error is
-// returned.
+// verifyRFC9421 verifies the RFC 9421 signatures of r: of the first
+// MaxRFC9421Signatures candidates, the first that verifies wins; when none
+// does, the first candidate's error is returned.
 func (v *Verifier) verifyRFC9421(r *http.Request) (*Result, error) {
 	sigs, err := parseRFC9421(r.Header)
 	if err != nil {
 		return nil, failErr(ReasonMalformed, err)
 	}
 	var firstErr error
-	bodyChecked := map[string]error{}
+	var st attempt
+	tried := 0
 	for _, s := range sigs {
 		if v.label != "" && s.label != v.label {
 			continue
 		}
-		res, err := v.verifyOne9421(r, s, bodyChecked)
+		if tried == MaxRFC9421Signatures {
+			break
+		}
+		tried++
+		res, err := v.verifyOne9421(r, s, &st)
 		if err == nil {
 			return res, nil
 		}
@@ -34,7 +39,24 @@ func (v *Verifier) verifyRFC9421(r *http.Request) (*Result, error) {
 	return nil, firstErr
 }
 
-func (v *Verifier) verifyOne9421(r *http.Request, s *sigInput, bodyChecked map[string]error) (*Result, error) {
+// attempt is what the signatures of one request share: the outcome of
+// checking its Content-Digest (0) and Digest (1) against the body, and
+// whether the key resolver was already asked for a fresh key.
+type attempt struct {
+	done      [2]bool
+	err       [2]error
+	refreshed bool
+}
+
+// checkBody checks the digest header against the body once per request.
+func (a *attempt) checkBody(v *Verifier, r *http.Request, i int, header string, check func(string, []byte) error) error {
+	if !a.done[i] {
+		a.done[i], a.err[i] = true, v.checkBodyDigest(r, header, check)
+	}
+	return a.err[i]
+}
+
+func (v *Verifier) verifyOne9421(r *http.Request, s *sigInput, st *attempt) (*Result, error) {
 	if s.keyID == "" {
 		return nil, fail(ReasonMalformed, "signature %q has no keyid", s.label)
 	}
@@ -49,13 +71,13 @@ func (v *Verifier) verifyOne9421(r *http.Request, s *sigInput, bodyChecked map[s
 	c := s.covered
 	hasQuery := strings.Contains(requestTarget(r), "?")
 	switch {
-	case !c["@method"]:
+	case !c.has(compMethod):
 		return nil, fail(ReasonMissingComponent, "signature %q does not cover @method", s.label)
-	case !c["@target-uri"] && !(c["@authority"] && (c["@request-target"] || c["@path"] && (c["@query"] || !hasQuery))):
+	case !c.has(compTargetURI) && !(c.has(compAuthority) && (c.has(compRequestTarget) || c.has(compPath) && (c.has(compQuery) || !hasQuery))):
 		return nil, fail(ReasonMissingComponent, "signature %q does not cover the target URI", s.label)
-	case !s.hasCreated && !c["date"]:
+	case !s.hasCreated && !c.has(compDate):
 		return nil, fail(ReasonMissingComponent, "signature %q has no created parameter and does not cover date", s.label)
-	case requiresBody(r) && !c["content-digest"] && !c["digest"]:
+	case requiresBody(r) && !c.has(compContentDigest) && !c.has(compDigest):
 		return nil, fail(ReasonMissingComponent, "signature %q of a %s does not cover content-digest", s.label, r.Method)
 	}
 
@@ -65,7 +87,7 @@ func (v *Verifier) verifyOne9421(r *http.Request, s *sigInput, bodyChecked map[s
 			return nil, err
 		}
 	}
-	if c["date"] {
+	if c.has(compDate) {
 		t, err := parseHTTPDate(r.Header.Get("Date"))
 		if err != nil {
 			return nil, fail(ReasonMalformed, "Date: %v", err)
@@ -78,35 +100,30 @@ func (v *Verifier) verifyOne9421(r *http.Request, s *sigInput, bodyChecked map[s
 		return nil, fail(ReasonOutsideWindow, "signature expired at %d", s.expires)
 	}
 
-	for _, h := range []struct {
-		comp, header string
-		check        func(string, []byte) error
-	}{{"content-digest", "Content-Digest", checkContentDigest}, {"digest", "Digest", checkDigest}} {
-		if !c[h.comp] {
-			continue
+	if c.has(compContentDigest) {
+		if err := st.checkBody(v, r, 0, "Content-Digest", checkContentDigest); err != nil {
+			return nil, err
 		}
-		err, done := bodyChecked[h.comp]
-		if !done {
-			err = v.checkBodyDigest(r, h.header, h.check)
-			bodyChecked[h.comp] = err
-		}
-		if err != nil {
+	}
+	if c.has(compDigest) {
+		if err := st.checkBody(v, r, 1, "Digest", checkDigest); err != nil {
 			return nil, err
 		}
 	}
 
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	base, err := signatureBase((*bp)[:0], requestMessage(r, v.scheme), s.inner)
+	m := newRequestMessage(r, v.scheme)
+	base, err := signatureBase((*bp)[:0], &m, s.inner)
 	if err != nil {
 		if _, ok := err.(errMissingHeader); ok {
 			return nil, failErr(ReasonMissingComponent, err)
 		}
 		return nil, failErr(ReasonMalformed, err)
 	}
-	*bp = base[:0]
+	keepBuf(bp, base)
 
-	key, err := v.verifyWithKey(r.Context(), s.keyID, func(k *PublicKey) error {
+	key, err := v.verifyWithKey(r.Context(), s.keyID, &st.refreshed, func(k *PublicKey) error {
 		algs := rfc9421AlgsForKey(k.Key)
 		if fixed != algNone {
 			algs = []sigAlg{fixed}
