@@ -19,6 +19,8 @@ import (
 //	GET /users/{name}/followers     FollowersHandler
 //	GET /users/{name}/following     FollowingHandler
 //	GET /users/{name}/outbox        OutboxHandler
+//	GET /users/{name}/featured      FeaturedHandler
+//	GET /users/{name}/liked         LikedHandler
 //	GET /actor                      InstanceHandler
 //	GET /actor/outbox               InstanceOutboxHandler
 //	GET /.well-known/webfinger      WebFingerHandler
@@ -34,6 +36,8 @@ func (d *Directory) Register(mux *http.ServeMux) {
 	mux.Handle("GET /users/{name}/followers", d.FollowersHandler())
 	mux.Handle("GET /users/{name}/following", d.FollowingHandler())
 	mux.Handle("GET /users/{name}/outbox", d.OutboxHandler())
+	mux.Handle("GET /users/{name}/featured", d.FeaturedHandler())
+	mux.Handle("GET /users/{name}/liked", d.LikedHandler())
 	mux.Handle("GET /actor", d.InstanceHandler())
 	mux.Handle("GET /actor/outbox", d.InstanceOutboxHandler())
 	mux.Handle("GET /.well-known/webfinger", d.WebFingerHandler())
@@ -181,6 +185,19 @@ func (d *Directory) FollowingHandler() http.Handler {
 // items than the page size while still linking to the next.
 func (d *Directory) OutboxHandler() http.Handler {
 	return d.userCollection((*Actor).Outbox, true)
+}
+
+// FeaturedHandler serves "GET /users/{name}/featured", the pinned objects,
+// embedded as Mastodon expects, under the same public-only rule as the
+// outbox.
+func (d *Directory) FeaturedHandler() http.Handler {
+	return d.userCollection((*Actor).Featured, true)
+}
+
+// LikedHandler serves "GET /users/{name}/liked", the IRIs of the objects
+// the actor liked.
+func (d *Directory) LikedHandler() http.Handler {
+	return d.userCollection((*Actor).Liked, false)
 }
 
 // InstanceOutboxHandler serves "GET /actor/outbox", the instance actor's
