@@ -21,6 +21,11 @@ import (
 // deliveries. It is never served.
 func localFollowersKey(remote string) string { return "slothpub:local-followers:" + remote }
 
+// followedKey names the internal collection of local actors the remote
+// actor follows: the reverse of the local actors' followers collections,
+// so that a deleted remote actor can be removed from all of them.
+func followedKey(remote string) string { return "slothpub:followed-by:" + remote }
+
 // FollowRequests returns the IRI under which a's pending follow requests
 // (incoming Follow activity ids) are kept when Options.ManualApproval is set.
 func FollowRequests(a *actor.Actor) string { return a.IRI().String() + "/follow_requests" }
@@ -118,6 +123,9 @@ func (h *Handler) onFollow(ctx context.Context, a *Activity) error {
 	if err := ignoreExists(h.st.AddItem(ctx, local.Followers().String(), a.Actor.String())); err != nil {
 		return err
 	}
+	if err := ignoreExists(h.st.AddItem(ctx, followedKey(a.Actor.String()), local.IRI().String())); err != nil {
+		return err
+	}
 	if h.opts.Sender == nil {
 		return nil
 	}
@@ -211,6 +219,9 @@ func (h *Handler) onUndo(ctx context.Context, a *Activity) error {
 			var local *actor.Actor
 			if local, err = h.localActor(ctx, objs[0]); err == nil && local != nil {
 				err = ignoreNotFound(h.st.RemoveItem(ctx, local.Followers().String(), a.Actor.String()))
+				if err == nil {
+					err = ignoreNotFound(h.st.RemoveItem(ctx, followedKey(a.Actor.String()), local.IRI().String()))
+				}
 				if err == nil {
 					err = ignoreNotFound(h.st.RemoveItem(ctx, FollowRequests(local), id.String()))
 				}
@@ -384,6 +395,11 @@ func (h *Handler) onAnnounce(ctx context.Context, a *Activity) error {
 func (h *Handler) onDelete(ctx context.Context, a *Activity) error {
 	ids, _ := objectsOf(a.Value)
 	for _, id := range ids {
+		if id.String() == a.Actor.String() {
+			if err := h.forgetActor(ctx, a.Actor.String()); err != nil {
+				return err
+			}
+		}
 		o, err := h.st.GetObject(ctx, id.String())
 		if errors.Is(err, store.ErrNotFound) {
 			continue
@@ -405,4 +421,38 @@ func (h *Handler) onDelete(ctx context.Context, a *Activity) error {
 		}
 	}
 	return nil
+}
+
+// forgetActor ends every relationship between local actors and a remote
+// actor that deleted itself: it no longer follows them nor is followed.
+func (h *Handler) forgetActor(ctx context.Context, remote string) error {
+	unlink := func(reverse string, coll func(*actor.Actor) *url.URL) error {
+		var locals []string
+		if err := store.EachItem(ctx, h.st, reverse, func(iri string) error {
+			locals = append(locals, iri)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, iri := range locals {
+			la, err := h.actors.ByIRI(ctx, iri)
+			if err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				return err
+			}
+			if err := ignoreNotFound(h.st.RemoveItem(ctx, coll(la).String(), remote)); err != nil {
+				return err
+			}
+			if err := ignoreNotFound(h.st.RemoveItem(ctx, reverse, iri)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := unlink(followedKey(remote), (*actor.Actor).Followers); err != nil {
+		return err
+	}
+	return unlink(localFollowersKey(remote), (*actor.Actor).Following)
 }

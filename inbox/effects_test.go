@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"testing"
 
+	"code.superseriousbusiness.org/activity/streams"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -139,4 +140,31 @@ func TestAnonymousActivity(t *testing.T) {
 	// Without an id there is no origin to check, but the signer must still
 	// be the actor.
 	assert.Equal(t, http.StatusForbidden, r.post(del, reqOpts{signer: r.eve.Signer()}))
+}
+
+// An actor that deletes itself is removed from every local followers and
+// following collection, whether or not its document was cached.
+func TestActorSelfDeleteEndsRelationships(t *testing.T) {
+	n := aptest.NewNetwork(t, nil)
+	a, b := n.Instance("a.example"), n.Instance("b.example")
+	alice, bob, carol := a.User("alice"), b.User("bob"), b.User("carol")
+	a.Post(alice, ap.NewFollow(nil, alice.IRI(), bob.IRI()))
+	a.Post(alice, ap.NewFollow(nil, alice.IRI(), carol.IRI()))
+	b.Post(bob, ap.NewFollow(nil, bob.IRI(), alice.IRI()))
+	n.Settle()
+	require.True(t, b.Has(bob.Followers().String(), alice.IRI().String()))
+	require.True(t, b.Has(carol.Followers().String(), alice.IRI().String()))
+	require.True(t, b.Has(bob.Following().String(), alice.IRI().String()))
+
+	del := streams.NewActivityStreamsDelete()
+	obj := streams.NewActivityStreamsObjectProperty()
+	obj.AppendIRI(alice.IRI())
+	del.SetActivityStreamsObject(obj)
+	ap.SetTo(del, ap.PublicURL())
+	ap.SetCc(del, alice.Followers())
+	a.Post(alice, del)
+	n.Settle()
+	assert.False(t, b.Has(bob.Followers().String(), alice.IRI().String()))
+	assert.False(t, b.Has(carol.Followers().String(), alice.IRI().String()))
+	assert.False(t, b.Has(bob.Following().String(), alice.IRI().String()))
 }
