@@ -38,7 +38,8 @@ type Listener func(ctx context.Context, a *Activity) error
 
 // On registers fn for activities of the given type name ("Follow",
 // "Create", ...); the empty name registers it for every activity.
-// Listeners run in registration order, after the default side effects.
+// Listeners run after the default side effects: those registered for the
+// type first, then those for every type, each group in registration order.
 func (h *Handler) On(typeName string, fn Listener) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -16,7 +16,11 @@
 // Default side effects cover the core of the social web: Follow (accepted
 // automatically unless Options.ManualApproval), Accept and Reject of our own
 // Follow, Undo of Follow, Like and Announce, Create and Update (stores the
-// object), Like and Announce of local objects (recorded in their likes and
-// shares collections) and Delete (the object becomes a Tombstone).
+// object; an embedded object of another origin is fetched from its origin
+// instead), Like and Announce of local objects (recorded in their likes and
+// shares collections) and Delete (the object becomes a Tombstone; an actor
+// deleting itself is also removed from every local followers and following
+// collection). Activities sent without an id (GoToSocial sends some
+// Deletes so) are keyed by the digest of their body.
 // Applications add behaviour with On (by type name) and OnType (typed).
 package inbox
