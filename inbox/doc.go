@@ -14,7 +14,8 @@
 // removed) and answered with 500, so the sender's retry is processed anew.
 //
 // Default side effects cover the core of the social web: Follow (accepted
-// automatically unless Options.ManualApproval), Accept and Reject of our own
+// automatically unless Options.ManualApproval, which keeps it pending until
+// Handler.AnswerFollowRequest), Accept and Reject of our own
 // Follow, Undo of Follow, Like and Announce, Create and Update (stores the
 // object; an embedded object of another origin is fetched from its origin
 // instead), Like and Announce of local objects (recorded in their likes and

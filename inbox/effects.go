@@ -120,21 +120,69 @@ func (h *Handler) onFollow(ctx context.Context, a *Activity) error {
 	if h.opts.ManualApproval {
 		return ignoreExists(h.st.AddItem(ctx, FollowRequests(local), a.ID.String()))
 	}
-	if err := ignoreExists(h.st.AddItem(ctx, local.Followers().String(), a.Actor.String())); err != nil {
-		return err
-	}
-	if err := ignoreExists(h.st.AddItem(ctx, followedKey(a.Actor.String()), local.IRI().String())); err != nil {
-		return err
+	return h.answerFollow(ctx, local, a.Actor, a.Value, true)
+}
+
+// answerFollow records follower as following local (when accepted) and
+// sends local's Accept or Reject of follow.
+func (h *Handler) answerFollow(ctx context.Context, local *actor.Actor, follower *url.URL, follow vocab.Type, accept bool) error {
+	if accept {
+		if err := ignoreExists(h.st.AddItem(ctx, local.Followers().String(), follower.String())); err != nil {
+			return err
+		}
+		if err := ignoreExists(h.st.AddItem(ctx, followedKey(follower.String()), local.IRI().String())); err != nil {
+			return err
+		}
 	}
 	if h.opts.Sender == nil {
 		return nil
 	}
-	accept := ap.NewAccept(nil, local.IRI(), a.Value) // Mastodon expects the Follow embedded
-	ap.SetTo(accept, a.Actor)
-	if _, err := h.opts.Sender.Post(ctx, local, accept); err != nil {
-		return fmt.Errorf("inbox: sending Accept: %w", err)
+	var answer vocab.Type
+	if accept {
+		a := ap.NewAccept(nil, local.IRI(), follow) // Mastodon expects the Follow embedded
+		ap.SetTo(a, follower)
+		answer = a
+	} else {
+		r := ap.NewReject(nil, local.IRI(), follow)
+		ap.SetTo(r, follower)
+		answer = r
+	}
+	if _, err := h.opts.Sender.Post(ctx, local, answer); err != nil {
+		return fmt.Errorf("inbox: sending %s: %w", answer.GetTypeName(), err)
 	}
 	return nil
+}
+
+// AnswerFollowRequest approves (accept true) or denies a follow request
+// that Options.ManualApproval left pending for local: followID is the id of
+// the Follow, as listed in the FollowRequests(local) collection. Approving
+// adds the follower and sends an Accept; denying sends a Reject. Either way
+// the request leaves the collection. A followID that is not pending for
+// local is store.ErrNotFound.
+func (h *Handler) AnswerFollowRequest(ctx context.Context, local *actor.Actor, followID string, accept bool) error {
+	pending, err := h.st.HasItem(ctx, FollowRequests(local), followID)
+	if err != nil {
+		return err
+	}
+	if !pending {
+		return fmt.Errorf("inbox: follow request %s: %w", followID, store.ErrNotFound)
+	}
+	o, err := h.st.GetObject(ctx, followID)
+	if err != nil {
+		return err
+	}
+	follow, err := ap.Parse(ctx, o.Data)
+	if err != nil {
+		return fmt.Errorf("inbox: stored follow %s: %w", followID, err)
+	}
+	followers := ap.Actors(follow)
+	if len(followers) != 1 {
+		return fmt.Errorf("inbox: stored follow %s has %d actors", followID, len(followers))
+	}
+	if err := h.answerFollow(ctx, local, followers[0], follow, accept); err != nil {
+		return err
+	}
+	return ignoreNotFound(h.st.RemoveItem(ctx, FollowRequests(local), followID))
 }
 
 // ourFollow finds the Follow an Accept or Reject answers: a Follow we sent

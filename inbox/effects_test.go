@@ -14,6 +14,7 @@ import (
 	"github.com/slothpub/slothpub/ap"
 	"github.com/slothpub/slothpub/ap/aptest"
 	"github.com/slothpub/slothpub/inbox"
+	"github.com/slothpub/slothpub/store"
 )
 
 // activity returns a JSON activity by who.
@@ -120,6 +121,34 @@ func TestManualApprovalKeepsFollowsPending(t *testing.T) {
 	assert.False(t, b.Has(bob.Followers().String(), alice.IRI().String()))
 	assert.True(t, b.Has(inbox.FollowRequests(bob), followID.String()))
 	assert.False(t, a.Has(alice.Following().String(), bob.IRI().String()), "no Accept was sent")
+
+	// bob approves: alice becomes a follower and is told so.
+	ctx := context.Background()
+	require.NoError(t, b.Inbox.AnswerFollowRequest(ctx, bob, followID.String(), true))
+	n.Settle()
+	assert.True(t, b.Has(bob.Followers().String(), alice.IRI().String()))
+	assert.True(t, a.Has(alice.Following().String(), bob.IRI().String()))
+	assert.False(t, b.Has(inbox.FollowRequests(bob), followID.String()))
+	err := b.Inbox.AnswerFollowRequest(ctx, bob, followID.String(), true)
+	assert.ErrorIs(t, err, store.ErrNotFound, "a request is answered once")
+
+	// carol denies: nothing changes but the request is gone.
+	carol := b.User("carol")
+	toCarol := a.Post(alice, ap.NewFollow(nil, alice.IRI(), carol.IRI()))
+	n.Settle()
+	require.True(t, b.Has(inbox.FollowRequests(carol), toCarol.String()))
+	require.NoError(t, b.Inbox.AnswerFollowRequest(ctx, carol, toCarol.String(), false))
+	n.Settle()
+	assert.False(t, b.Has(carol.Followers().String(), alice.IRI().String()))
+	assert.False(t, a.Has(alice.Following().String(), carol.IRI().String()))
+	assert.False(t, b.Has(inbox.FollowRequests(carol), toCarol.String()))
+	answers := 0
+	for _, e := range n.Exchanges() {
+		if e.Method == http.MethodPost && e.Status == http.StatusAccepted && e.URL == "https://a.example/inbox" {
+			answers++
+		}
+	}
+	assert.Equal(t, 2, answers, "one Accept and one Reject reached alice's server")
 }
 
 // GoToSocial sends some Deletes without an id: they are processed, and a
