@@ -197,3 +197,18 @@ func TestActorSelfDeleteEndsRelationships(t *testing.T) {
 	assert.False(t, b.Has(carol.Followers().String(), alice.IRI().String()))
 	assert.False(t, b.Has(bob.Following().String(), alice.IRI().String()))
 }
+
+// A server without shared inboxes delivers one copy to each personal
+// inbox: the activity is processed once, and every copy reaches its
+// receiver's home timeline.
+func TestCopiesToPersonalInboxesReachEachTimeline(t *testing.T) {
+	r := newRig(t)
+	dan := r.b.User("dan")
+	_, note := r.note(3, "to both")
+	id, create := r.activity(r.alice, "Create", note, "")
+	for _, path := range []string{"/users/bob/inbox", "/users/dan/inbox"} {
+		require.Equal(t, http.StatusAccepted, r.post(create, reqOpts{inbox: path, signer: r.alice.Signer()}))
+	}
+	assert.True(t, r.b.Has(r.bob.Inbox().String(), id))
+	assert.True(t, r.b.Has(dan.Inbox().String(), id))
+}

@@ -166,11 +166,20 @@ const claimTimeout = time.Minute
 // the pipeline after authentication.
 func (h *Handler) process(ctx context.Context, act *Activity) error {
 	id := act.ID.String()
+	if h.actors.IsLocal(act.ID) {
+		return h.processLocal(ctx, act)
+	}
 	rec := &store.Object{IRI: id, Type: act.Type, Actor: act.Actor.String(), Data: act.Raw}
 	if err := h.st.CreateObject(ctx, rec); errors.Is(err, store.ErrExists) {
 		again, err := h.unfinished(ctx, id)
-		if err != nil || !again {
-			return err // done, or in flight elsewhere: idempotent success
+		if err != nil {
+			return err
+		}
+		if !again {
+			// Done, or in flight elsewhere: idempotent success. A copy
+			// delivered to another personal inbox still reaches that
+			// actor's home timeline.
+			return h.fileForReceiver(ctx, act)
 		}
 	} else if err != nil {
 		return fmt.Errorf("inbox: store activity: %w", err)
@@ -187,6 +196,32 @@ func (h *Handler) process(ctx context.Context, act *Activity) error {
 		return fmt.Errorf("inbox: mark processed: %w", merr)
 	}
 	return err
+}
+
+// processLocal handles an activity of our own, delivered in process to a
+// local actor's inbox (outbox.Options.LocalInbox): the outbox stored it
+// already, so it is processed once per receiving inbox.
+func (h *Handler) processLocal(ctx context.Context, act *Activity) error {
+	marker := act.ID.String() + " "
+	if act.Receiver != nil {
+		marker += act.Receiver.IRI().String()
+	}
+	if done, err := h.st.HasItem(ctx, processedKey, marker); err != nil || done {
+		return err
+	}
+	if err := h.dispatch(ctx, act); err != nil {
+		return err
+	}
+	return ignoreExists(h.st.AddItem(context.WithoutCancel(ctx), processedKey, marker))
+}
+
+// fileForReceiver puts a duplicate Create or Announce that came to a
+// personal inbox on that actor's home timeline.
+func (h *Handler) fileForReceiver(ctx context.Context, act *Activity) error {
+	if act.Receiver == nil || (act.Type != "Create" && act.Type != "Announce") {
+		return nil
+	}
+	return ignoreExists(h.st.AddItem(ctx, act.Receiver.Inbox().String(), act.ID.String()))
 }
 
 // unfinished reports whether an activity already stored must be processed

@@ -50,6 +50,7 @@ func (r *rig) follow() (id string, body []byte) {
 }
 
 type reqOpts struct {
+	inbox       string // path; "" is bob's personal inbox
 	signer      ap.RequestSigner
 	signedBody  []byte // body the signature covers, when it differs from the one sent
 	contentType string
@@ -59,7 +60,11 @@ type reqOpts struct {
 // post sends body to bob's inbox over HTTP and returns the status.
 func (r *rig) post(body []byte, o reqOpts) int {
 	r.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, r.srv.URL+"/users/bob/inbox", bytes.NewReader(body))
+	path := o.inbox
+	if path == "" {
+		path = "/users/bob/inbox"
+	}
+	req, err := http.NewRequest(http.MethodPost, r.srv.URL+path, bytes.NewReader(body))
 	require.NoError(r.t, err)
 	req.Host = "b.example"
 	req.URL.Host = "b.example" // what the signature covers; the dial goes to srv below

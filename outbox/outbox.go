@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,12 @@ type Options struct {
 	// OnPermanentFailure is called when a delivery is given up, with the
 	// last error. It must not block.
 	OnPermanentFailure func(d Delivery, err error)
+	// LocalInbox, when set, receives deliveries to this server's own
+	// inboxes in process (signed like any other, so they pass the same
+	// verification) instead of over the network, where the private-address
+	// guard or a NAT without hairpinning could stop them. Pass the
+	// http.Handler the inbox is mounted on (the instance's ServeMux).
+	LocalInbox http.Handler
 	// Clock returns the current time; nil means time.Now.
 	Clock func() time.Time
 	// Logger; nil means slog.Default().
@@ -159,6 +166,53 @@ func (o *Outbox) Post(ctx context.Context, from *actor.Actor, activity vocab.Typ
 		return id, ErrQueueFull
 	}
 	return id, nil
+}
+
+// post sends one delivery: through Options.LocalInbox for our own inboxes
+// when it is set, else through the Transport.
+func (o *Outbox) post(ctx context.Context, inbox *url.URL, body []byte, s ap.RequestSigner) error {
+	if o.opts.LocalInbox == nil || !o.actors.IsLocal(inbox) {
+		return o.tr.Post(ctx, inbox, body, s)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, inbox.String(), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", ap.ContentType)
+	if err := s.SignRequest(req, body); err != nil {
+		return err
+	}
+	req.RequestURI = inbox.RequestURI()
+	req.RemoteAddr = "127.0.0.1:0"
+	w := &statusWriter{header: http.Header{}}
+	o.opts.LocalInbox.ServeHTTP(w, req)
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.status < 200 || w.status > 299 {
+		return &ap.RemoteError{Method: http.MethodPost, URL: inbox.String(), StatusCode: w.status, Header: w.header}
+	}
+	return nil
+}
+
+// statusWriter is the http.ResponseWriter of an in-process delivery: it
+// keeps the status and headers and discards the body.
+type statusWriter struct {
+	header http.Header
+	status int
+}
+
+func (w *statusWriter) Header() http.Header { return w.header }
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return len(b), nil
 }
 
 func (o *Outbox) newIRI(from *actor.Actor, kind string) *url.URL {

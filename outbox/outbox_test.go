@@ -254,3 +254,43 @@ func TestRunStopsAndKeepsUndelivered(t *testing.T) {
 	<-f.done
 	assert.Equal(t, 1, f.ob.Pending(), "the retry stays queued")
 }
+
+// With LocalInbox set, deliveries to this server's own inboxes are served
+// in process, signed, and never touch the Transport.
+func TestLocalInboxDelivery(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	actors := actor.NewDirectory(st, "local.example", nil)
+	alice, err := actors.Create(ctx, "alice")
+	require.NoError(t, err)
+	bob, err := actors.Create(ctx, "bob")
+	require.NoError(t, err)
+	require.NoError(t, st.AddItem(ctx, alice.Followers().String(), bob.IRI().String()))
+
+	var got []*http.Request
+	local := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r)
+		if r.Header.Get("Signature") == "" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	})
+	tr := newTransport()
+	ob := outbox.New(st, actors, tr, resolver{}, &outbox.Options{LocalInbox: local})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = ob.Run(runCtx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	_, err = ob.Post(ctx, alice, createNote([]*url.URL{alice.Followers()}, nil, nil))
+	require.NoError(t, err)
+	waitCtx, cancelWait := context.WithTimeout(ctx, 5*time.Second)
+	defer cancelWait()
+	require.NoError(t, ob.Wait(waitCtx))
+	require.Len(t, got, 1)
+	assert.Equal(t, "/users/bob/inbox", got[0].URL.Path)
+	assert.Equal(t, "local.example", got[0].Host)
+	assert.NotEmpty(t, got[0].Header.Get("Digest"))
+	assert.Empty(t, tr.posts, "the transport was not used")
+}

@@ -185,7 +185,7 @@ func (o *Outbox) dispatch(ctx context.Context, work chan<- *Delivery) {
 func (o *Outbox) deliver(ctx context.Context, d *Delivery) {
 	from, err := o.actors.Get(ctx, d.From)
 	if err == nil {
-		err = o.tr.Post(ctx, d.Inbox, d.Body, from.Signer())
+		err = o.post(ctx, d.Inbox, d.Body, from.Signer())
 	}
 	if ctx.Err() != nil {
 		// Shutting down: keep the delivery for the next Run, attempt not counted.

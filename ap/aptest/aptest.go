@@ -160,12 +160,13 @@ func (n *Network) newInstance(host string) (*Instance, error) {
 	tr := ap.NewHTTPTransport(&ap.HTTPTransportOptions{RoundTripper: n.roundTripper(), Logger: log, Values: st, FirstScheme: n.opts.FirstScheme})
 	res := deref.New(st, tr, inst.Signer(), &deref.Options{Logger: log, LocalHost: host})
 	ver := httpsig.NewVerifier(res, &httpsig.VerifierOptions{Logger: log, TargetScheme: "https"})
+	mux := http.NewServeMux()
 	ob := outbox.New(st, actors, tr, res, &outbox.Options{
-		Logger:  log,
-		Backoff: func(int) time.Duration { return 10 * time.Millisecond },
+		LocalInbox: mux,
+		Logger:     log,
+		Backoff:    func(int) time.Duration { return 10 * time.Millisecond },
 	})
 	ib := inbox.New(st, actors, ver, &inbox.Options{Sender: ob, Fetcher: res, ManualApproval: n.opts.ManualApproval, Logger: log})
-	mux := http.NewServeMux()
 	actors.Register(mux)
 	mux.Handle("POST /users/{name}/inbox", ib)
 	mux.Handle("POST /inbox", ib)

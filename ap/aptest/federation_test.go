@@ -146,3 +146,21 @@ func TestFederationOverSockets(t *testing.T) { federate(t, &aptest.Options{Socke
 func TestFederationRFC9421(t *testing.T) {
 	federate(t, &aptest.Options{FirstScheme: httpsig.SchemeRFC9421})
 }
+
+// Two users of one instance follow each other in process: the deliveries
+// never leave the server, and nothing crosses the network.
+func TestLocalFollow(t *testing.T) {
+	n := aptest.NewNetwork(t, nil)
+	a := n.Instance("a.example")
+	alice, carol := a.User("alice"), a.User("carol")
+	a.Post(alice, ap.NewFollow(nil, alice.IRI(), carol.IRI()))
+	n.Settle()
+	assert.True(t, a.Has(carol.Followers().String(), alice.IRI().String()))
+	assert.True(t, a.Has(alice.Following().String(), carol.IRI().String()))
+
+	c := note(t, carol, "1", "hello, neighbour", []*url.URL{carol.Followers()}, nil)
+	create := a.Post(carol, c)
+	n.Settle()
+	assert.True(t, a.Has(alice.Inbox().String(), create.String()), "on alice's home timeline")
+	assert.Empty(t, n.Exchanges(), "nothing went over the network")
+}

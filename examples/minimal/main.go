@@ -56,7 +56,8 @@ func run(ctx context.Context, addr, host, scheme, name string, allowPrivate bool
 
 	tr := ap.NewHTTPTransport(&ap.HTTPTransportOptions{AllowPrivate: allowPrivate})
 	resolver := deref.New(st, tr, instance.Signer(), &deref.Options{LocalHost: host})
-	out := outbox.New(st, actors, tr, resolver, nil)
+	mux := http.NewServeMux()
+	out := outbox.New(st, actors, tr, resolver, &outbox.Options{LocalInbox: mux}) // local followers in process
 	in := inbox.New(st, actors, httpsig.NewVerifier(resolver, nil), &inbox.Options{Sender: out, Fetcher: resolver})
 
 	// After the default side effects (the follower is recorded and an
@@ -72,7 +73,6 @@ func run(ctx context.Context, addr, host, scheme, name string, allowPrivate bool
 		return err
 	})
 
-	mux := http.NewServeMux()
 	actors.Register(mux) // actor, WebFinger, NodeInfo, collections
 	mux.Handle("POST /users/{name}/inbox", in)
 	mux.Handle("POST /inbox", in)
