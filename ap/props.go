@@ -168,6 +168,25 @@ func Objects(t vocab.Type) []*url.URL {
 	return nil
 }
 
+// ObjectRefs returns t's objects in order, each as its IRI (an embedded
+// object's id) and, when it was embedded, its value (nil for a bare IRI).
+// Embedded objects without an id are left out, as in Objects.
+func ObjectRefs(t vocab.Type) (ids []*url.URL, values []vocab.Type) {
+	o, ok := t.(WithObject)
+	if !ok || o.GetActivityStreamsObject() == nil {
+		return nil, nil
+	}
+	p := o.GetActivityStreamsObject()
+	for i := range p.Len() {
+		it := p.At(i)
+		if u := iterIRI(it); u != nil {
+			ids = append(ids, u)
+			values = append(values, it.GetType())
+		}
+	}
+	return ids, values
+}
+
 // EmbeddedObjects returns the objects embedded in t's object property, in
 // order; values given only as IRIs are left out. Whether an embedded object
 // may be trusted is the caller's decision (same origin as the sender).

@@ -55,33 +55,6 @@ func (h *Handler) sideEffects(ctx context.Context, a *Activity) error {
 	return nil
 }
 
-// objectProp is every vocabulary type with an "object" property.
-type objectProp interface {
-	GetActivityStreamsObject() vocab.ActivityStreamsObjectProperty
-}
-
-// objectsOf returns the activity's objects: for each, its id and, when it
-// was embedded, its value.
-func objectsOf(v vocab.Type) (ids []*url.URL, values []vocab.Type) {
-	op, ok := v.(objectProp)
-	if !ok || op.GetActivityStreamsObject() == nil {
-		return nil, nil
-	}
-	for it := op.GetActivityStreamsObject().Begin(); it != op.GetActivityStreamsObject().End(); it = it.Next() {
-		switch {
-		case it.IsIRI():
-			ids = append(ids, it.GetIRI())
-			values = append(values, nil)
-		case it.GetType() != nil:
-			if id := ap.ID(it.GetType()); id != nil {
-				ids = append(ids, id)
-				values = append(values, it.GetType())
-			}
-		}
-	}
-	return ids, values
-}
-
 func ignoreExists(err error) error {
 	if errors.Is(err, store.ErrExists) {
 		return nil
@@ -109,7 +82,7 @@ func (h *Handler) localActor(ctx context.Context, iri *url.URL) (*actor.Actor, e
 }
 
 func (h *Handler) onFollow(ctx context.Context, a *Activity) error {
-	ids, _ := objectsOf(a.Value)
+	ids, _ := ap.ObjectRefs(a.Value)
 	if len(ids) != 1 {
 		return ap.Errorf(http.StatusBadRequest, "Follow must have exactly one object", nil)
 	}
@@ -202,7 +175,7 @@ func (h *Handler) ourFollow(ctx context.Context, id *url.URL, embedded vocab.Typ
 		return nil, nil
 	}
 	followers := ap.Actors(follow)
-	objs, _ := objectsOf(follow)
+	objs, _ := ap.ObjectRefs(follow)
 	if len(followers) != 1 || len(objs) != 1 || objs[0].String() != answerer.String() {
 		return nil, nil
 	}
@@ -210,7 +183,7 @@ func (h *Handler) ourFollow(ctx context.Context, id *url.URL, embedded vocab.Typ
 }
 
 func (h *Handler) onAcceptReject(ctx context.Context, a *Activity) error {
-	ids, vals := objectsOf(a.Value)
+	ids, vals := ap.ObjectRefs(a.Value)
 	for i, id := range ids {
 		local, err := h.ourFollow(ctx, id, vals[i], a.Actor)
 		if err != nil {
@@ -240,7 +213,7 @@ func (h *Handler) onAcceptReject(ctx context.Context, a *Activity) error {
 }
 
 func (h *Handler) onUndo(ctx context.Context, a *Activity) error {
-	ids, vals := objectsOf(a.Value)
+	ids, vals := ap.ObjectRefs(a.Value)
 	for i, id := range ids {
 		undone := vals[i]
 		if stored, err := h.st.GetObject(ctx, id.String()); err == nil && !stored.Local {
@@ -257,7 +230,7 @@ func (h *Handler) onUndo(ctx context.Context, a *Activity) error {
 		if as := ap.Actors(undone); len(as) != 1 || as[0].String() != a.Actor.String() {
 			return ap.Errorf(http.StatusForbidden, "an actor can only undo its own activities", nil)
 		}
-		objs, _ := objectsOf(undone)
+		objs, _ := ap.ObjectRefs(undone)
 		if len(objs) != 1 {
 			continue
 		}
@@ -291,7 +264,7 @@ func (h *Handler) onUndo(ctx context.Context, a *Activity) error {
 // actor as its author; one of another origin, or given by IRI, is fetched
 // from its origin.
 func (h *Handler) onCreateUpdate(ctx context.Context, a *Activity) error {
-	ids, vals := objectsOf(a.Value)
+	ids, vals := ap.ObjectRefs(a.Value)
 	for i, id := range ids {
 		v := vals[i]
 		if v == nil {
@@ -411,7 +384,7 @@ func (h *Handler) addToTimelines(ctx context.Context, a *Activity) error {
 
 // onReaction records a Like (or similar) of a local object.
 func (h *Handler) onReaction(ctx context.Context, a *Activity, coll func(string) string) error {
-	ids, _ := objectsOf(a.Value)
+	ids, _ := ap.ObjectRefs(a.Value)
 	for _, id := range ids {
 		o, err := h.st.GetObject(ctx, id.String())
 		if errors.Is(err, store.ErrNotFound) {
@@ -433,7 +406,7 @@ func (h *Handler) onAnnounce(ctx context.Context, a *Activity) error {
 	if err := h.onReaction(ctx, a, Shares); err != nil {
 		return err
 	}
-	ids, _ := objectsOf(a.Value)
+	ids, _ := ap.ObjectRefs(a.Value)
 	for _, id := range ids {
 		h.fetch(ctx, id) // an embedded copy is never trusted: fetch from its origin
 	}
@@ -441,7 +414,7 @@ func (h *Handler) onAnnounce(ctx context.Context, a *Activity) error {
 }
 
 func (h *Handler) onDelete(ctx context.Context, a *Activity) error {
-	ids, _ := objectsOf(a.Value)
+	ids, _ := ap.ObjectRefs(a.Value)
 	for _, id := range ids {
 		if id.String() == a.Actor.String() {
 			if err := h.forgetActor(ctx, a.Actor.String()); err != nil {

@@ -61,7 +61,7 @@ func TestRealWorldActivities(t *testing.T) {
 			if act.Type != "Create" {
 				return
 			}
-			ids, vals := objectsOf(v)
+			ids, vals := ap.ObjectRefs(v)
 			for i, id := range ids {
 				if vals[i] == nil || !ap.SameOrigin(id, act.Actor) {
 					continue
