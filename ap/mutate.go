@@ -62,23 +62,8 @@ func SetPublishedIfMissing(t vocab.Type, when time.Time) {
 // of activity when object has none of its own, as Mastodon expects of a
 // Create and its object.
 func CopyAddressing(activity, object vocab.Type) {
-	if len(Recipients(object)) > 0 {
-		return
-	}
-	if w, ok := object.(WithTo); ok {
-		SetTo(w, To(activity)...)
-	}
-	if w, ok := object.(WithCc); ok {
-		SetCc(w, Cc(activity)...)
-	}
-	if w, ok := object.(WithBto); ok {
-		SetBto(w, Bto(activity)...)
-	}
-	if w, ok := object.(WithBcc); ok {
-		SetBcc(w, Bcc(activity)...)
-	}
-	if w, ok := object.(WithAudience); ok {
-		SetAudience(w, Audience(activity)...)
+	if dst, ok := object.(addressable); ok && len(Recipients(object)) == 0 {
+		copyAddressing(dst, activity)
 	}
 }
 
