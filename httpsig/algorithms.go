@@ -103,30 +103,45 @@ func verifyAlg(a sigAlg, pub crypto.PublicKey, msg, sig []byte) error {
 
 // signAlg signs msg with key using a.
 func signAlg(a sigAlg, key crypto.Signer, msg []byte) ([]byte, error) {
+	return appendSignature(nil, a, key, msg)
+}
+
+// appendSignature appends the signature of msg with key to dst. An Ed25519
+// signature into a dst with room for it costs no allocation.
+func appendSignature(dst []byte, a sigAlg, key crypto.Signer, msg []byte) ([]byte, error) {
+	var sig []byte
+	var err error
 	switch a {
 	case algRSAPKCS1SHA256:
 		h := sha256.Sum256(msg)
-		return key.Sign(rand.Reader, h[:], crypto.SHA256)
+		sig, err = key.Sign(rand.Reader, h[:], crypto.SHA256)
 	case algRSAPKCS1SHA512:
 		h := sha512.Sum512(msg)
-		return key.Sign(rand.Reader, h[:], crypto.SHA512)
+		sig, err = key.Sign(rand.Reader, h[:], crypto.SHA512)
 	case algRSAPSSSHA512:
 		h := sha512.Sum512(msg)
-		return key.Sign(rand.Reader, h[:], &rsa.PSSOptions{SaltLength: 64, Hash: crypto.SHA512})
+		sig, err = key.Sign(rand.Reader, h[:], &rsa.PSSOptions{SaltLength: 64, Hash: crypto.SHA512})
 	case algECDSAP256SHA256:
 		h := sha256.Sum256(msg)
-		der, err := key.Sign(rand.Reader, h[:], crypto.SHA256)
-		if err != nil {
-			return nil, err
+		var der []byte
+		if der, err = key.Sign(rand.Reader, h[:], crypto.SHA256); err == nil {
+			sig, err = ecdsaDERToRaw(der, 32)
 		}
-		return ecdsaDERToRaw(der, 32)
 	case algEd25519:
 		if k, ok := key.(ed25519.PrivateKey); ok {
-			return ed25519.Sign(k, msg), nil
+			return append(dst, ed25519.Sign(k, msg)...), nil
 		}
-		return key.Sign(rand.Reader, msg, crypto.Hash(0))
+		sig, err = key.Sign(rand.Reader, msg, crypto.Hash(0))
+	default:
+		return nil, fmt.Errorf("httpsig: cannot sign with %v", a)
 	}
-	return nil, fmt.Errorf("httpsig: cannot sign with %v", a)
+	if err != nil {
+		return nil, err
+	}
+	if dst == nil {
+		return sig, nil
+	}
+	return append(dst, sig...), nil
 }
 
 // ecdsaDERToRaw converts an ASN.1 ECDSA signature to the fixed-width r||s

@@ -263,6 +263,14 @@ func requestTarget(r *http.Request) string {
 	return r.URL.RequestURI()
 }
 
+// requestMethod returns r's method; "" means GET, as in net/http.
+func requestMethod(r *http.Request) string {
+	if r.Method == "" {
+		return http.MethodGet
+	}
+	return r.Method
+}
+
 // requestHost returns the authority the request was sent to.
 func requestHost(r *http.Request) string {
 	if r.Host != "" {
@@ -284,6 +292,19 @@ func (e errMissingHeader) Error() string {
 // cavageSigningString appends the draft-cavage-12 signing string for the
 // covered headers to buf.
 func cavageSigningString(buf []byte, r *http.Request, p *cavageParams) ([]byte, error) {
+	return cavageSigningStringWith(buf, r, p, nil)
+}
+
+// signedValues are values of covered headers that a Signer has computed
+// but not yet set on the request: non-nil ones are used instead of the
+// request's headers.
+type signedValues struct {
+	date, digest []byte
+}
+
+// cavageSigningStringWith is cavageSigningString with the values of Date
+// and Digest taken from known where it has them.
+func cavageSigningStringWith(buf []byte, r *http.Request, p *cavageParams, known *signedValues) ([]byte, error) {
 	for n, h := range p.Headers {
 		if n > 0 {
 			buf = append(buf, '\n')
@@ -292,7 +313,7 @@ func cavageSigningString(buf []byte, r *http.Request, p *cavageParams) ([]byte, 
 		buf = append(buf, ": "...)
 		switch h {
 		case "(request-target)":
-			buf = appendLower(buf, r.Method)
+			buf = appendLower(buf, requestMethod(r))
 			buf = append(buf, ' ')
 			buf = append(buf, requestTarget(r)...)
 		case "(created)":
@@ -311,6 +332,18 @@ func cavageSigningString(buf []byte, r *http.Request, p *cavageParams) ([]byte, 
 				return nil, errMissingHeader(h)
 			}
 			buf = append(buf, host...)
+		case "date", "digest":
+			if known != nil {
+				v := known.date
+				if h == "digest" {
+					v = known.digest
+				}
+				if v != nil {
+					buf = append(buf, v...)
+					break
+				}
+			}
+			fallthrough
 		default:
 			vs := headerValues(r.Header, h)
 			if len(vs) == 0 {
@@ -372,11 +405,12 @@ func appendLower(buf []byte, s string) []byte {
 
 // formatCavageSignature renders a Signature header value.
 func formatCavageSignature(p *cavageParams) string {
-	return string(appendCavageSignature(nil, p))
+	return string(appendCavageSignature(nil, p, p.Signature))
 }
 
-// appendCavageSignature appends a Signature header value to buf.
-func appendCavageSignature(buf []byte, p *cavageParams) []byte {
+// appendCavageSignature appends a Signature header value to buf, for p
+// with the signature sig (p.Signature is not read).
+func appendCavageSignature(buf []byte, p *cavageParams, sig []byte) []byte {
 	buf = append(buf, `keyId="`...)
 	buf = append(buf, p.KeyID...)
 	buf = append(buf, `",algorithm="`...)
@@ -398,6 +432,6 @@ func appendCavageSignature(buf []byte, p *cavageParams) []byte {
 		buf = append(buf, h...)
 	}
 	buf = append(buf, `",signature="`...)
-	buf = base64.StdEncoding.AppendEncode(buf, p.Signature)
+	buf = base64.StdEncoding.AppendEncode(buf, sig)
 	return append(buf, '"')
 }

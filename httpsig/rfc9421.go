@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -139,7 +140,7 @@ func (m *message) appendComponentValue(buf []byte, it sfItem) ([]byte, error) {
 	path, query, hasQuery := strings.Cut(target, "?")
 	switch name {
 	case "@method":
-		return append(buf, r.Method...), nil
+		return append(buf, requestMethod(r)...), nil
 	case "@target-uri":
 		buf = append(buf, m.scheme...)
 		buf = append(buf, "://"...)
@@ -376,9 +377,15 @@ func checkContentDigest(value string, body []byte) error {
 // body, e.g. "sha-256=:X48E9q...=:".
 func ContentDigestHeader(alg DigestAlgorithm, body []byte) string {
 	var buf [8 + 2 + 88]byte // "sha-512=", two colons and a base64 SHA-512
+	return string(appendContentDigestHeader(buf[:0], alg, body, nil))
+}
+
+// appendContentDigestHeader appends the ContentDigestHeader value for body
+// to buf, through memo if it is not nil.
+func appendContentDigestHeader(buf []byte, alg DigestAlgorithm, body []byte, memo *digestMemo) []byte {
 	var sum [maxDigestSize]byte
-	b := append(buf[:0], alg...)
-	b = append(b, '=')
-	b, _ = appendSFBare(b, appendDigest(sum[:0], alg, body))
-	return string(b)
+	buf = append(buf, alg...)
+	buf = append(buf, "=:"...)
+	buf = base64.StdEncoding.AppendEncode(buf, memo.appendDigest(sum[:0], alg, body))
+	return append(buf, ':')
 }

@@ -6,9 +6,11 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -71,6 +73,11 @@ type Signer struct {
 	// verifier guesses from the key type, and for RSA it guesses
 	// rsa-v1_5-sha256, as Mastodon does, so only the others say it).
 	rfcParams []sfParam
+	// rfcTail is rfcParams serialised: after the covered components
+	// (rfc9421Covered) and created (and expires), the end of the
+	// Signature-Input value.
+	rfcTail string
+	memo    digestMemo
 }
 
 // NewSigner returns a Signer that signs as keyID (the key's IRI, e.g.
@@ -159,6 +166,11 @@ func NewSigner(keyID string, key crypto.Signer, opts *SignerOptions) (*Signer, e
 	if s.rfcName != AlgRSAv15SHA256 {
 		s.rfcParams = append(s.rfcParams, sfParam{Key: "alg", Value: s.rfcName})
 	}
+	tail, err := appendSFParams(nil, s.rfcParams)
+	if err != nil {
+		return nil, fmt.Errorf("httpsig: %w", err)
+	}
+	s.rfcTail = string(tail)
 	switch s.scheme {
 	case "":
 		s.scheme = SchemeCavage
@@ -225,14 +237,25 @@ func (s *Signer) signCavage(r *http.Request, body []byte) error {
 		return errors.New("httpsig: this key cannot sign draft-cavage signatures")
 	}
 	now := s.clock()
-	if r.Header.Get("Date") == "" {
-		var date [len(http.TimeFormat)]byte
-		r.Header["Date"] = []string{string(now.UTC().AppendFormat(date[:0], http.TimeFormat))}
+	// The header values (Date, Digest, Signature) are built one after the
+	// other in hb and become one string, sliced per header, so that signing
+	// costs two allocations for all of them.
+	hp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(hp)
+	hb := (*hp)[:0]
+	var vals headerValues3
+	if d := r.Header["Date"]; len(d) == 0 || d[0] == "" {
+		hb = appendHTTPDate(hb, now)
+		vals.add("Date", len(hb))
 	}
-	delete(r.Header, "Signature-Input")
+	dateEnd := len(hb)
+	if _, ok := r.Header["Signature-Input"]; ok {
+		delete(r.Header, "Signature-Input") // a stale RFC 9421 signature
+	}
 	p := &cavageParams{KeyID: s.keyID, Algorithm: s.cavage}
 	if body != nil {
-		r.Header["Digest"] = []string{DigestHeader(s.digest, body)}
+		hb = appendDigestHeader(hb, s.digest, body, &s.memo)
+		vals.add("Digest", len(hb))
 		p.Headers = postHeaders
 	} else {
 		p.Headers = getHeaders
@@ -244,42 +267,171 @@ func (s *Signer) signCavage(r *http.Request, body []byte) error {
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	msg, err := cavageSigningString((*bp)[:0], r, p)
+	// The signing string takes Date and Digest from hb: r.Header gets
+	// them only once the signature is made.
+	var known signedValues
+	if dateEnd > 0 {
+		known.date = hb[:dateEnd]
+	}
+	if body != nil {
+		known.digest = hb[dateEnd:]
+	}
+	msg, err := cavageSigningStringWith((*bp)[:0], r, p, &known)
 	if err != nil {
 		return fmt.Errorf("httpsig: %w", err)
 	}
 	keepBuf(bp, msg)
-	sig, err := signAlg(s.prim, s.key, msg)
+	var sigBuf [512]byte // an RSA-4096 signature
+	sig, err := appendSignature(sigBuf[:0], s.prim, s.key, msg)
 	if err != nil {
 		return fmt.Errorf("httpsig: signing: %w", err)
 	}
-	p.Signature = sig
-	out := appendCavageSignature(msg[:0], p)
-	keepBuf(bp, out)
-	r.Header["Signature"] = []string{string(out)}
+	hb = appendCavageSignature(hb, p, sig)
+	vals.add("Signature", len(hb))
+	keepBuf(hp, hb)
+	vals.set(r.Header, hb)
 	return nil
 }
 
-// The components Signer covers with RFC 9421, as Mastodon 4.5 does.
-var (
-	rfc9421Components         = []sfItem{{Value: "@method"}, {Value: "@target-uri"}}
-	rfc9421ComponentsWithBody = []sfItem{{Value: "@method"}, {Value: "@target-uri"}, {Value: "content-digest"}}
+// appendHTTPDate appends t in the IMF-fixdate form of RFC 9110 section
+// 5.6.7 (http.TimeFormat), five times faster than time.Time.AppendFormat.
+func appendHTTPDate(buf []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(buf, http.TimeFormat)
+	}
+	const days = "SunMonTueWedThuFriSat"
+	const months = "JanFebMarAprMayJunJulAugSepOctNovDec"
+	wd := int(t.Weekday())
+	buf = append(buf, days[3*wd:3*wd+3]...)
+	buf = append(buf, ", "...)
+	buf = append2(buf, day)
+	buf = append(buf, ' ')
+	buf = append(buf, months[3*(month-1):3*month]...)
+	buf = append(buf, ' ')
+	buf = append2(append2(buf, year/100), year%100)
+	buf = append(buf, ' ')
+	buf = append2(buf, hour)
+	buf = append(buf, ':')
+	buf = append2(buf, minute)
+	buf = append(buf, ':')
+	buf = append2(buf, sec)
+	return append(buf, " GMT"...)
+}
+
+// append2 appends n, 0 <= n < 100, as two digits.
+func append2(buf []byte, n int) []byte {
+	return append(buf, byte('0'+n/10), byte('0'+n%10))
+}
+
+// headerValues3 sets up to three headers whose values were appended one
+// after the other to one buffer.
+type headerValues3 struct {
+	names [3]string
+	ends  [3]int
+	n     int
+}
+
+// add records that the value of name ends at end in the buffer.
+func (v *headerValues3) add(name string, end int) {
+	v.names[v.n], v.ends[v.n] = name, end
+	v.n++
+}
+
+// set sets the recorded headers in h from one string copy of buf: two
+// allocations, whatever their number. Each value slice has capacity one,
+// so that a later Header.Add to one cannot overwrite another.
+func (v *headerValues3) set(h http.Header, buf []byte) {
+	str := string(buf[:v.ends[v.n-1]])
+	strs := make([]string, v.n)
+	start := 0
+	for i := range v.n {
+		strs[i] = str[start:v.ends[i]]
+		start = v.ends[i]
+		h[v.names[i]] = strs[i : i+1 : i+1]
+	}
+}
+
+// The components Signer covers with RFC 9421, as Mastodon 4.5 does,
+// serialised as the start of Signature-Input.
+const (
+	rfc9421Covered         = `("@method" "@target-uri")`
+	rfc9421CoveredWithBody = `("@method" "@target-uri" "content-digest")`
 )
 
 func (s *Signer) signRFC9421(r *http.Request, body []byte) error {
 	now := s.clock()
-	in := sfInnerList{Items: rfc9421Components}
+	// As in signCavage, the header values (Content-Digest, Signature-Input,
+	// Signature) are built one after the other in hb. The signature base
+	// ends with the serialised signature parameters, which are also the
+	// Signature-Input value after its label, so they are serialised once.
+	hp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(hp)
+	hb := (*hp)[:0]
+	var vals headerValues3
 	if body != nil {
-		r.Header["Content-Digest"] = []string{ContentDigestHeader(s.digest, body)}
-		in.Items = rfc9421ComponentsWithBody
+		hb = appendContentDigestHeader(hb, s.digest, body, &s.memo)
+		vals.add("Content-Digest", len(hb))
 	}
-	var params [4]sfParam
-	in.Params = append(params[:0], sfParam{Key: "created", Value: now.Unix()})
+	digestEnd := len(hb)
+	hb = append(hb, s.label...)
+	hb = append(hb, '=')
+	paramsStart := len(hb)
+	if body != nil {
+		hb = append(hb, rfc9421CoveredWithBody...)
+	} else {
+		hb = append(hb, rfc9421Covered...)
+	}
+	hb = append(hb, ";created="...)
+	hb = strconv.AppendInt(hb, now.Unix(), 10)
 	if s.expiry > 0 {
-		in.Params = append(in.Params, sfParam{Key: "expires", Value: now.Add(s.expiry).Unix()})
+		hb = append(hb, ";expires="...)
+		hb = strconv.AppendInt(hb, now.Add(s.expiry).Unix(), 10)
 	}
-	in.Params = append(in.Params, s.rfcParams...)
-	return s.signRFC9421Components(r, &in)
+	hb = append(hb, s.rfcTail...)
+	vals.add("Signature-Input", len(hb))
+
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	m := newRequestMessage(r, "")
+	base := append((*bp)[:0], `"@method": `...)
+	base = append(base, requestMethod(r)...)
+	base = append(base, "\n\"@target-uri\": "...)
+	base, err := m.appendComponentValue(base, sfItem{Value: "@target-uri"})
+	if err != nil {
+		return fmt.Errorf("httpsig: %w", err)
+	}
+	if body != nil {
+		base = append(base, "\n\"content-digest\": "...)
+		base = append(base, hb[:digestEnd]...)
+	}
+	base = append(base, "\n\"@signature-params\": "...)
+	base = append(base, hb[paramsStart:]...)
+	keepBuf(bp, base)
+	var sigBuf [512]byte // an RSA-4096 signature
+	sig, err := appendSignature(sigBuf[:0], s.rfcPrim, s.key, base)
+	if err != nil {
+		return fmt.Errorf("httpsig: signing: %w", err)
+	}
+	hb = append(hb, s.label...)
+	hb = append(hb, "=:"...)
+	hb = base64.StdEncoding.AppendEncode(hb, sig)
+	hb = append(hb, ':')
+	vals.add("Signature", len(hb))
+	keepBuf(hp, hb)
+	vals.set(r.Header, hb)
+	dropCavageAuthorization(r)
+	return nil
+}
+
+// dropCavageAuthorization removes a stale draft-cavage signature carried
+// in Authorization from a request just signed with RFC 9421.
+func dropCavageAuthorization(r *http.Request) {
+	if a := r.Header.Get("Authorization"); len(a) > 10 && strings.EqualFold(a[:10], "Signature ") {
+		r.Header.Del("Authorization")
+	}
 }
 
 // signRFC9421Components signs r over the components and parameters in in
@@ -308,9 +460,7 @@ func (s *Signer) signRFC9421Components(r *http.Request, in *sfInnerList) error {
 	b, _ = appendSFBare(b, sig)
 	keepBuf(bp, b)
 	r.Header["Signature"] = []string{string(b)}
-	if a := r.Header.Get("Authorization"); len(a) > 10 && strings.EqualFold(a[:10], "Signature ") {
-		r.Header.Del("Authorization") // a stale draft-cavage signature
-	}
+	dropCavageAuthorization(r)
 	return nil
 }
 
