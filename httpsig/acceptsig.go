@@ -171,7 +171,7 @@ func (s *Signer) SignRequestAccepting(r *http.Request, body []byte, acceptSignat
 		return errors.New("httpsig: request has no host")
 	}
 	if body != nil {
-		r.Header.Set("Content-Digest", ContentDigestHeader(s.digest, body))
+		r.Header.Set("Content-Digest", string(appendContentDigestHeader(nil, s.digest, body, &s.memo)))
 	}
 	now := s.clock()
 	var (
@@ -236,11 +236,11 @@ func (s *Signer) signAccepted(r *http.Request, body []byte, req *SignatureReques
 				return nil, nil, fmt.Errorf("%s requested for a request without a body", name)
 			}
 			if name == "digest" {
-				r.Header.Set("Digest", DigestHeader(s.digest, body))
+				r.Header.Set("Digest", string(appendDigestHeader(nil, s.digest, body, &s.memo)))
 			}
 		case "date":
 			if r.Header.Get("Date") == "" {
-				r.Header.Set("Date", now.UTC().Format(http.TimeFormat))
+				r.Header.Set("Date", string(appendHTTPDate(nil, now)))
 			}
 		}
 		in.Items = append(in.Items, it)
@@ -269,11 +269,17 @@ func (s *Signer) signAccepted(r *http.Request, body []byte, req *SignatureReques
 	if req.Alg != "" || algName != AlgRSAv15SHA256 {
 		in.Params = append(in.Params, sfParam{Key: "alg", Value: algName})
 	}
-	if req.Nonce != "" {
+	switch {
+	case req.Nonce != "":
 		in.Params = append(in.Params, sfParam{Key: "nonce", Value: req.Nonce})
+	case s.nonce:
+		in.Params = append(in.Params, sfParam{Key: "nonce", Value: string(appendNonce(nil))})
 	}
-	if req.Tag != "" {
+	switch {
+	case req.Tag != "":
 		in.Params = append(in.Params, sfParam{Key: "tag", Value: req.Tag})
+	case s.tag != "":
+		in.Params = append(in.Params, sfParam{Key: "tag", Value: s.tag})
 	}
 
 	base, err := signatureBase(make([]byte, 0, 512), requestMessage(r, ""), in)

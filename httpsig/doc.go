@@ -30,6 +30,12 @@
 // headers are capped in length. Choosing among the several keys of one actor
 // (assertionMethod) is the KeyResolver's business: a keyId names one key.
 //
+// RFC 9421 signatures may carry a tag, with which a Verifier picks the
+// signatures meant for it (SignerOptions.Tag, VerifierOptions.Tag), and a
+// nonce, which a Verifier with a NonceChecker (NewNonceCache) remembers to
+// refuse replays (SignerOptions.Nonce, VerifierOptions.Nonces). A Signer
+// digests a body it signs again (one activity to many inboxes) once.
+//
 // RFC 9421 algorithms: rsa-v1_5-sha256, rsa-pss-sha512, ecdsa-p256-sha256
 // and ed25519 (hmac-sha256 is not offered: fediverse keys are public
 // keys). Keys come as PEM (ParsePublicKeyPEM) or as Multikey

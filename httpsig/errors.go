@@ -38,6 +38,9 @@ const (
 	// ReasonBodyTooLarge: the body exceeds VerifierOptions.MaxBodyBytes, so
 	// its digest could not be checked.
 	ReasonBodyTooLarge Reason = "body_too_large"
+	// ReasonReplayed: the signature's nonce was seen before, or the
+	// NonceChecker failed (VerifierOptions.Nonces).
+	ReasonReplayed Reason = "replayed"
 )
 
 // Error is the error every verification failure returns. Reason says what

@@ -230,6 +230,7 @@ type sigInput struct {
 	sig        []byte
 	keyID      string
 	alg        string
+	nonce, tag string
 	created    int64
 	expires    int64
 	hasCreated bool
@@ -324,8 +325,10 @@ func parseRFC9421(h http.Header) ([]*sigInput, error) {
 				s.keyID, ok = p.Value.(string)
 			case "alg":
 				s.alg, ok = p.Value.(string)
-			case "nonce", "tag":
-				_, ok = p.Value.(string)
+			case "nonce":
+				s.nonce, ok = p.Value.(string)
+			case "tag":
+				s.tag, ok = p.Value.(string)
 			default:
 				ok = true // unknown parameters are signed but have no meaning to us
 			}

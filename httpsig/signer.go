@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"errors"
@@ -51,10 +52,26 @@ type SignerOptions struct {
 	Expiry time.Duration
 	// Label is the RFC 9421 signature label. "": "sig1".
 	Label string
+	// Tag, when set, is the tag parameter of every RFC 9421 signature: an
+	// application-specific value with which a verifier picks the
+	// signatures meant for it (RFC 9421 section 2.3; VerifierOptions.Tag).
+	// It must be printable ASCII. draft-cavage has no tag.
+	Tag string
+	// Nonce, when true, adds a nonce parameter to every RFC 9421
+	// signature: 16 bytes from crypto/rand, base64url, so that a verifier
+	// that remembers nonces (VerifierOptions.Nonces) refuses a replay.
+	// draft-cavage has no nonce.
+	Nonce bool
 }
 
 // Signer signs outgoing requests with one key. It implements
 // ap.RequestSigner and is safe for concurrent use.
+//
+// A Signer remembers the digest of the last body it signed, with a private
+// copy of that body (if it is between 512 bytes and 16 KiB), and reuses the
+// digest when asked to sign a body equal to it byte for byte: one activity
+// delivered to many inboxes is digested once. Callers may change or reuse
+// their body buffers freely.
 type Signer struct {
 	keyID    string
 	key      crypto.Signer
@@ -77,6 +94,8 @@ type Signer struct {
 	// (rfc9421Covered) and created (and expires), the end of the
 	// Signature-Input value.
 	rfcTail string
+	tag     string
+	nonce   bool
 	memo    digestMemo
 }
 
@@ -99,6 +118,7 @@ func NewSigner(keyID string, key crypto.Signer, opts *SignerOptions) (*Signer, e
 		keyID: keyID, key: key, clock: opts.Clock, scheme: opts.Scheme,
 		cavage: opts.Algorithm, rfcName: opts.RFC9421Algorithm,
 		digest: opts.Digest, expiry: opts.Expiry, label: opts.Label,
+		tag: opts.Tag, nonce: opts.Nonce,
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -169,6 +189,13 @@ func NewSigner(keyID string, key crypto.Signer, opts *SignerOptions) (*Signer, e
 	tail, err := appendSFParams(nil, s.rfcParams)
 	if err != nil {
 		return nil, fmt.Errorf("httpsig: %w", err)
+	}
+	if s.tag != "" {
+		// Not in rfcParams: an Accept-Signature request may ask for
+		// another tag.
+		if tail, err = appendSFParams(tail, []sfParam{{Key: "tag", Value: s.tag}}); err != nil {
+			return nil, fmt.Errorf("httpsig: invalid tag %q", s.tag)
+		}
 	}
 	s.rfcTail = string(tail)
 	switch s.scheme {
@@ -390,6 +417,11 @@ func (s *Signer) signRFC9421(r *http.Request, body []byte) error {
 		hb = append(hb, ";expires="...)
 		hb = strconv.AppendInt(hb, now.Add(s.expiry).Unix(), 10)
 	}
+	if s.nonce {
+		hb = append(hb, `;nonce="`...)
+		hb = appendNonce(hb)
+		hb = append(hb, '"')
+	}
 	hb = append(hb, s.rfcTail...)
 	vals.add("Signature-Input", len(hb))
 
@@ -424,6 +456,14 @@ func (s *Signer) signRFC9421(r *http.Request, body []byte) error {
 	vals.set(r.Header, hb)
 	dropCavageAuthorization(r)
 	return nil
+}
+
+// appendNonce appends a fresh nonce: 16 random bytes, base64url without
+// padding (22 characters, all valid in a structured-field string).
+func appendNonce(buf []byte) []byte {
+	var n [16]byte
+	_, _ = rand.Read(n[:]) // never fails (crypto/rand, Go 1.24+)
+	return base64.RawURLEncoding.AppendEncode(buf, n[:])
 }
 
 // dropCavageAuthorization removes a stale draft-cavage signature carried

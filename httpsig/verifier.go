@@ -52,6 +52,22 @@ type VerifierOptions struct {
 	// the first that verifies wins; only the first MaxRFC9421Signatures are
 	// tried (a request with more than 8 is rejected as malformed).
 	Label string
+	// Tag, when set, is the only RFC 9421 tag parameter Verify accepts:
+	// signatures with another tag, or none, are ignored (RFC 9421 section
+	// 2.3: an application picks the signatures meant for it by tag).
+	// draft-cavage signatures, which have no tag, are refused with
+	// ReasonNoSignature.
+	Tag string
+	// Nonces, when set, remembers the nonce of every verified RFC 9421
+	// signature that has one until the signature could no longer pass the
+	// window, and Verify refuses a second request with the same keyid and
+	// nonce (ReasonReplayed). NewNonceCache is an in-memory one.
+	Nonces NonceChecker
+	// RequireNonce refuses signatures without a nonce parameter
+	// (ReasonMissingComponent), which includes every draft-cavage
+	// signature: no fediverse server sends nonces yet, so only a Verifier
+	// for peers known to send them should set it.
+	RequireNonce bool
 }
 
 // MaxRFC9421Signatures is how many of one request's RFC 9421 signatures
@@ -70,6 +86,9 @@ type Verifier struct {
 	log     *slog.Logger
 	scheme  string
 	label   string
+	tag     string
+	nonces  NonceChecker
+	reqNonc bool
 }
 
 // NewVerifier returns a Verifier that finds keys with keys.
@@ -85,6 +104,9 @@ func NewVerifier(keys KeyResolver, opts *VerifierOptions) *Verifier {
 		log:     opts.Logger,
 		scheme:  opts.TargetScheme,
 		label:   opts.Label,
+		tag:     opts.Tag,
+		nonces:  opts.Nonces,
+		reqNonc: opts.RequireNonce,
 	}
 	if v.clock == nil {
 		v.clock = time.Now
@@ -108,6 +130,14 @@ type Result struct {
 	Algorithm string     // algorithm as named in the signature ("" if absent)
 	Scheme    string     // SchemeCavage or SchemeRFC9421
 	Key       *PublicKey // the key that verified the signature
+	// Created is when the signature was made: its created parameter, else
+	// the covered Date header.
+	Created time.Time
+	// Expires is the signature's expires parameter; zero if it has none.
+	Expires time.Time
+	// Label, Nonce and Tag are the RFC 9421 signature's label and its
+	// nonce and tag parameters ("" when absent, and for draft-cavage).
+	Label, Nonce, Tag string
 }
 
 // bufPool holds buffers for signing strings and signature header values,
@@ -165,6 +195,12 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	switch {
+	case v.tag != "":
+		return nil, fail(ReasonNoSignature, "a draft-cavage signature has no tag (%q required)", v.tag)
+	case v.reqNonc:
+		return nil, fail(ReasonMissingComponent, "a draft-cavage signature has no nonce")
+	}
 	pc := cavagePool.Get().(*parsedCavage)
 	defer cavagePool.Put(pc)
 	if err := pc.parse(raw); err != nil {
@@ -177,7 +213,8 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 	if err := v.checkCavageCoverage(r, p); err != nil {
 		return nil, err
 	}
-	if err := v.checkCavageTime(r, p); err != nil {
+	created, err := v.checkCavageTime(r, p)
+	if err != nil {
 		return nil, err
 	}
 	if requiresBody(r) || coversCavage(p, "digest") {
@@ -210,7 +247,11 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{KeyID: p.KeyID, Owner: key.Owner, Algorithm: p.Algorithm, Scheme: SchemeCavage, Key: key}, nil
+	res := &Result{KeyID: p.KeyID, Owner: key.Owner, Algorithm: p.Algorithm, Scheme: SchemeCavage, Key: key, Created: created}
+	if p.HasExpires {
+		res.Expires = time.Unix(p.Expires, 0)
+	}
+	return res, nil
 }
 
 // verifyWithKey resolves keyID and runs check with it; on failure, unless
@@ -326,33 +367,39 @@ func (v *Verifier) checkCavageCoverage(r *http.Request, p *cavageParams) error {
 	return nil
 }
 
-func (v *Verifier) checkCavageTime(r *http.Request, p *cavageParams) error {
+// checkCavageTime checks the Date and (created) a draft-cavage signature
+// covers against the window and its expires parameter, and returns when the
+// signature was made: (created), else Date, else the zero time.
+func (v *Verifier) checkCavageTime(r *http.Request, p *cavageParams) (time.Time, error) {
 	now := v.clock()
+	var created time.Time
 	if coversCavage(p, "date") {
 		d := r.Header.Get("Date")
 		if d == "" {
-			return fail(ReasonMissingComponent, "covered header \"date\" is absent")
+			return created, fail(ReasonMissingComponent, "covered header \"date\" is absent")
 		}
 		t, err := parseHTTPDate(d)
 		if err != nil {
-			return fail(ReasonMalformed, "Date %q: %v", d, err)
+			return created, fail(ReasonMalformed, "Date %q: %v", d, err)
 		}
 		if err := v.inWindow(now, t, "Date"); err != nil {
-			return err
+			return created, err
 		}
+		created = t
 	}
 	if coversCavage(p, "(created)") {
 		if !p.HasCreated {
-			return fail(ReasonMissingComponent, "(created) covered but created parameter absent")
+			return created, fail(ReasonMissingComponent, "(created) covered but created parameter absent")
 		}
-		if err := v.inWindow(now, time.Unix(p.Created, 0), "created"); err != nil {
-			return err
+		created = time.Unix(p.Created, 0)
+		if err := v.inWindow(now, created, "created"); err != nil {
+			return created, err
 		}
 	}
 	if p.HasExpires && now.After(time.Unix(p.Expires, 0).Add(v.window)) {
-		return fail(ReasonOutsideWindow, "signature expired at %d", p.Expires)
+		return created, fail(ReasonOutsideWindow, "signature expired at %d", p.Expires)
 	}
-	return nil
+	return created, nil
 }
 
 func coversCavage(p *cavageParams, name string) bool {

@@ -1,6 +1,8 @@
 package httpsig
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -18,7 +20,7 @@ func (v *Verifier) verifyRFC9421(r *http.Request) (*Result, error) {
 	var st attempt
 	tried := 0
 	for _, s := range sigs {
-		if v.label != "" && s.label != v.label {
+		if v.label != "" && s.label != v.label || v.tag != "" && s.tag != v.tag {
 			continue
 		}
 		if tried == MaxRFC9421Signatures {
@@ -34,7 +36,7 @@ func (v *Verifier) verifyRFC9421(r *http.Request) (*Result, error) {
 		}
 	}
 	if firstErr == nil {
-		return nil, fail(ReasonNoSignature, "no signature labelled %q", v.label)
+		return nil, fail(ReasonNoSignature, "no signature with label %q and tag %q", v.label, v.tag)
 	}
 	return nil, firstErr
 }
@@ -79,20 +81,25 @@ func (v *Verifier) verifyOne9421(r *http.Request, s *sigInput, st *attempt) (*Re
 		return nil, fail(ReasonMissingComponent, "signature %q has no created parameter and does not cover date", s.label)
 	case requiresBody(r) && !c.has(compContentDigest) && !c.has(compDigest):
 		return nil, fail(ReasonMissingComponent, "signature %q of a %s does not cover content-digest", s.label, r.Method)
+	case v.reqNonc && s.nonce == "":
+		return nil, fail(ReasonMissingComponent, "signature %q has no nonce", s.label)
 	}
 
 	now := v.clock()
-	if s.hasCreated {
-		if err := v.inWindow(now, time.Unix(s.created, 0), "created"); err != nil {
-			return nil, err
-		}
-	}
+	var created time.Time
 	if c.has(compDate) {
 		t, err := parseHTTPDate(r.Header.Get("Date"))
 		if err != nil {
 			return nil, fail(ReasonMalformed, "Date: %v", err)
 		}
 		if err := v.inWindow(now, t, "Date"); err != nil {
+			return nil, err
+		}
+		created = t
+	}
+	if s.hasCreated {
+		created = time.Unix(s.created, 0)
+		if err := v.inWindow(now, created, "created"); err != nil {
 			return nil, err
 		}
 	}
@@ -142,5 +149,28 @@ func (v *Verifier) verifyOne9421(r *http.Request, s *sigInput, st *attempt) (*Re
 	if err != nil {
 		return nil, err
 	}
-	return &Result{KeyID: s.keyID, Owner: key.Owner, Algorithm: s.alg, Scheme: SchemeRFC9421, Key: key}, nil
+	res := &Result{
+		KeyID: s.keyID, Owner: key.Owner, Algorithm: s.alg, Scheme: SchemeRFC9421, Key: key,
+		Created: created, Label: s.label, Nonce: s.nonce, Tag: s.tag,
+	}
+	if s.hasExpires {
+		res.Expires = time.Unix(s.expires, 0)
+	}
+	if v.nonces != nil && s.nonce != "" {
+		// Checked only now, so that requests without a valid signature
+		// cannot use up nonces. The nonce is kept until the signature
+		// would fall out of the window anyway.
+		until := created
+		if s.hasExpires && res.Expires.After(until) {
+			until = res.Expires
+		}
+		if err := v.nonces.CheckNonce(r.Context(), s.keyID, s.nonce, until.Add(v.window)); err != nil {
+			if errors.Is(err, ErrReplayed) {
+				return nil, failErr(ReasonReplayed, fmt.Errorf("signature %q: nonce %q: %w", s.label, s.nonce, err))
+			}
+			// Fail closed: without the check a replay would pass.
+			return nil, failErr(ReasonReplayed, fmt.Errorf("nonce could not be checked: %w", err))
+		}
+	}
+	return res, nil
 }
