@@ -30,13 +30,25 @@ import (
 // benchBody is a real Mastodon Create(Question) as Mastodon sends it
 // (compact JSON, 2 087 bytes).
 var benchBody = sync.OnceValues(func() ([]byte, error) {
-	raw, err := os.ReadFile("../../shared/fixtures/activities/mastodon-create-question-1.json")
+	return compactFixture("activities/mastodon-create-question-1.json")
+})
+
+// compactFixture returns a JSON fixture compacted, as servers send it.
+func compactFixture(name string) ([]byte, error) {
+	raw, err := os.ReadFile("../../shared/fixtures/" + name)
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
 	err = json.Compact(&buf, raw)
 	return buf.Bytes(), err
+}
+
+// benchFollow is a real Mastodon Follow (compact JSON, 1 114 bytes with
+// its LD signature): the size of most deliveries (Follow, Like, Accept,
+// Undo), against benchBody's large Create.
+var benchFollow = sync.OnceValues(func() ([]byte, error) {
+	return compactFixture("activities/mastodon-follow-2.json")
 })
 
 var benchEd25519Key = sync.OnceValue(func() ed25519.PrivateKey {
@@ -51,12 +63,13 @@ const benchInbox = "https://b.example/users/bob/inbox"
 // the signing string and signature our code computes, for the bare
 // benchmarks.
 type benchCase struct {
-	s     *Signer
-	v     *Verifier
-	r     *http.Request
-	body  []byte
-	msg   []byte // the signing string / signature base
-	fresh []byte // a copy of body that signOnce changes
+	s      *Signer
+	v      *Verifier
+	r      *http.Request
+	body   []byte
+	msg    []byte // the signing string / signature base
+	fresh  []byte // a copy of body that signOnce changes
+	follow []byte // a smaller body, changed by signFollow
 	// getMsg is the signing string of a bodiless GET to the same URL.
 	getMsg []byte
 	sig    []byte
@@ -81,7 +94,9 @@ func newBenchCase(b *testing.B, key crypto.Signer, scheme string) *benchCase {
 	r, err := http.ReadRequest(bufio.NewReader(&wire))
 	noErr(b, err)
 
-	c := &benchCase{s: s, v: v, r: r, body: body, fresh: bytes.Clone(body)}
+	follow, err := benchFollow()
+	noErr(b, err)
+	c := &benchCase{s: s, v: v, r: r, body: body, fresh: bytes.Clone(body), follow: follow}
 	c.msg, c.sig = signedInput(b, r, scheme)
 	get, err := http.NewRequest(http.MethodGet, benchInbox, nil)
 	noErr(b, err)
@@ -142,6 +157,13 @@ func (c *benchCase) signOnce(r *http.Request) error {
 	return c.s.SignRequest(r, c.fresh)
 }
 
+// signFollow is signOnce with the Follow body.
+func (c *benchCase) signFollow(r *http.Request) error {
+	c.follow[len(c.follow)-2]++
+	r.Header.Del("Date")
+	return c.s.SignRequest(r, c.follow)
+}
+
 // signAgain signs a POST of the body the Signer signed last, as in a
 // fan-out of one activity to many inboxes: the digest comes from the memo.
 func (c *benchCase) signAgain(r *http.Request) error {
@@ -200,6 +222,12 @@ func pairs(b *testing.B, key crypto.Signer, scheme string) []pair {
 				return nil
 			}},
 			{"sign-fanout", again, func() error {
+				_ = ed25519.Sign(k, c.msg)
+				return nil
+			}},
+			// The signing string of the Follow has the same length as
+			// the Create's (it differs only in the digest).
+			{"sign-follow", func() error { return c.signFollow(out) }, func() error {
 				_ = ed25519.Sign(k, c.msg)
 				return nil
 			}},

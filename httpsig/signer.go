@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -267,9 +268,9 @@ func (s *Signer) signCavage(r *http.Request, body []byte) error {
 	// The header values (Date, Digest, Signature) are built one after the
 	// other in hb and become one string, sliced per header, so that signing
 	// costs two allocations for all of them.
-	hp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(hp)
-	hb := (*hp)[:0]
+	sb := signPool.Get().(*signBufs)
+	defer signPool.Put(sb)
+	hb := sb.hdr[:0]
 	var vals headerValues3
 	if d := r.Header["Date"]; len(d) == 0 || d[0] == "" {
 		hb = appendHTTPDate(hb, now)
@@ -292,8 +293,6 @@ func (s *Signer) signCavage(r *http.Request, body []byte) error {
 		p.HasExpires, p.Expires = true, now.Add(s.expiry).Unix()
 		p.Headers = append(append([]string(nil), p.Headers...), "(created)", "(expires)")
 	}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
 	// The signing string takes Date and Digest from hb: r.Header gets
 	// them only once the signature is made.
 	var known signedValues
@@ -303,11 +302,11 @@ func (s *Signer) signCavage(r *http.Request, body []byte) error {
 	if body != nil {
 		known.digest = hb[dateEnd:]
 	}
-	msg, err := cavageSigningStringWith((*bp)[:0], r, p, &known)
+	msg, err := cavageSigningStringWith(sb.msg[:0], r, p, &known)
 	if err != nil {
 		return fmt.Errorf("httpsig: %w", err)
 	}
-	keepBuf(bp, msg)
+	keepBuf(&sb.msg, msg)
 	var sigBuf [512]byte // an RSA-4096 signature
 	sig, err := appendSignature(sigBuf[:0], s.prim, s.key, msg)
 	if err != nil {
@@ -315,7 +314,7 @@ func (s *Signer) signCavage(r *http.Request, body []byte) error {
 	}
 	hb = appendCavageSignature(hb, p, sig)
 	vals.add("Signature", len(hb))
-	keepBuf(hp, hb)
+	keepBuf(&sb.hdr, hb)
 	vals.set(r.Header, hb)
 	return nil
 }
@@ -352,6 +351,14 @@ func appendHTTPDate(buf []byte, t time.Time) []byte {
 func append2(buf []byte, n int) []byte {
 	return append(buf, byte('0'+n/10), byte('0'+n%10))
 }
+
+// signBufs are the buffers one signature needs, pooled together: the
+// signing string (or signature base) and the header values.
+type signBufs struct{ msg, hdr []byte }
+
+var signPool = sync.Pool{New: func() any {
+	return &signBufs{msg: make([]byte, 0, 1024), hdr: make([]byte, 0, 1024)}
+}}
 
 // headerValues3 sets up to three headers whose values were appended one
 // after the other to one buffer.
@@ -394,9 +401,9 @@ func (s *Signer) signRFC9421(r *http.Request, body []byte) error {
 	// Signature) are built one after the other in hb. The signature base
 	// ends with the serialised signature parameters, which are also the
 	// Signature-Input value after its label, so they are serialised once.
-	hp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(hp)
-	hb := (*hp)[:0]
+	sb := signPool.Get().(*signBufs)
+	defer signPool.Put(sb)
+	hb := sb.hdr[:0]
 	var vals headerValues3
 	if body != nil {
 		hb = appendContentDigestHeader(hb, s.digest, body, &s.memo)
@@ -425,10 +432,8 @@ func (s *Signer) signRFC9421(r *http.Request, body []byte) error {
 	hb = append(hb, s.rfcTail...)
 	vals.add("Signature-Input", len(hb))
 
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
 	m := newRequestMessage(r, "")
-	base := append((*bp)[:0], `"@method": `...)
+	base := append(sb.msg[:0], `"@method": `...)
 	base = append(base, requestMethod(r)...)
 	base = append(base, "\n\"@target-uri\": "...)
 	base, err := m.appendComponentValue(base, sfItem{Value: "@target-uri"})
@@ -441,7 +446,7 @@ func (s *Signer) signRFC9421(r *http.Request, body []byte) error {
 	}
 	base = append(base, "\n\"@signature-params\": "...)
 	base = append(base, hb[paramsStart:]...)
-	keepBuf(bp, base)
+	keepBuf(&sb.msg, base)
 	var sigBuf [512]byte // an RSA-4096 signature
 	sig, err := appendSignature(sigBuf[:0], s.rfcPrim, s.key, base)
 	if err != nil {
@@ -452,7 +457,7 @@ func (s *Signer) signRFC9421(r *http.Request, body []byte) error {
 	hb = base64.StdEncoding.AppendEncode(hb, sig)
 	hb = append(hb, ':')
 	vals.add("Signature", len(hb))
-	keepBuf(hp, hb)
+	keepBuf(&sb.hdr, hb)
 	vals.set(r.Header, hb)
 	dropCavageAuthorization(r)
 	return nil
