@@ -300,6 +300,9 @@ func cavageSigningString(buf []byte, r *http.Request, p *cavageParams) ([]byte, 
 // request's headers.
 type signedValues struct {
 	date, digest []byte
+	// pathOnly leaves the query out of (request-target), as older
+	// Mastodon versions signed (see VerifierOptions.StrictRequestTarget).
+	pathOnly bool
 }
 
 // cavageSigningStringWith is cavageSigningString with the values of Date
@@ -315,7 +318,11 @@ func cavageSigningStringWith(buf []byte, r *http.Request, p *cavageParams, known
 		case "(request-target)":
 			buf = appendLower(buf, requestMethod(r))
 			buf = append(buf, ' ')
-			buf = append(buf, requestTarget(r)...)
+			target := requestTarget(r)
+			if known != nil && known.pathOnly {
+				target, _, _ = strings.Cut(target, "?")
+			}
+			buf = append(buf, target...)
 		case "(created)":
 			if !p.HasCreated {
 				return nil, errMissingHeader(h)

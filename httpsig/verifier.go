@@ -68,6 +68,14 @@ type VerifierOptions struct {
 	// signature: no fediverse server sends nonces yet, so only a Verifier
 	// for peers known to send them should set it.
 	RequireNonce bool
+	// StrictRequestTarget refuses draft-cavage signatures whose
+	// (request-target) leaves out the query string. By default an
+	// rsa-sha256 signature (or hs2019 with an RSA key) over a request with a
+	// query is also checked against the target without its query, once,
+	// because older Mastodon versions signed that way and Mastodon itself
+	// still accepts it (SignedRequest::HttpSignature#verified? in Mastodon
+	// 4.5); such a signature does not bind the query string.
+	StrictRequestTarget bool
 }
 
 // MaxRFC9421Signatures is how many of one request's RFC 9421 signatures
@@ -89,6 +97,7 @@ type Verifier struct {
 	tag     string
 	nonces  NonceChecker
 	reqNonc bool
+	strict  bool
 }
 
 // NewVerifier returns a Verifier that finds keys with keys.
@@ -107,6 +116,7 @@ func NewVerifier(keys KeyResolver, opts *VerifierOptions) *Verifier {
 		tag:     opts.Tag,
 		nonces:  opts.Nonces,
 		reqNonc: opts.RequireNonce,
+		strict:  opts.StrictRequestTarget,
 	}
 	if v.clock == nil {
 		v.clock = time.Now
@@ -231,6 +241,8 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 	}
 	keepBuf(bp, msg)
 
+	quirk := !v.strict && coversCavage(p, "(request-target)") && strings.Contains(requestTarget(r), "?")
+	var pathOnly []byte // msg without the query in (request-target), built once if needed
 	var refreshed bool
 	key, err := v.verifyWithKey(r.Context(), p.KeyID, &refreshed, func(k *PublicKey) error {
 		algs, err := cavageAlgs(p.Algorithm, k.Key)
@@ -239,6 +251,14 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 		}
 		for _, a := range algs {
 			if err = verifyAlg(a, k.Key, msg, p.Signature); err == nil {
+				return nil
+			}
+		}
+		if quirk && len(algs) > 0 && algs[0] == algRSAPKCS1SHA256 {
+			if pathOnly == nil {
+				pathOnly, _ = cavageSigningStringWith(nil, r, p, &signedValues{pathOnly: true})
+			}
+			if verifyAlg(algRSAPKCS1SHA256, k.Key, pathOnly, p.Signature) == nil {
 				return nil
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net/http"
@@ -196,4 +198,59 @@ func TestNonceCache(t *testing.T) {
 		t.Fatalf("Len %d, order %d (head %d)", c.Len(), len(c.order), c.head)
 	}
 	check("k", "999", time.Hour, ErrReplayed)
+}
+
+// TestQuerylessRequestTarget: older Mastodon versions left the query out
+// of (request-target); such rsa-sha256 signatures verify unless
+// StrictRequestTarget is set, and bind everything but the query.
+func TestQuerylessRequestTarget(t *testing.T) {
+	rsaKey, edKey := testRSAKey(t), testEd25519Key(t)
+	now := time.Unix(1_700_000_000, 0)
+	const url = "https://remote.example/users/bob/outbox?page=true"
+	// signPathOnly signs a GET of target the way those versions did.
+	signPathOnly := func(t *testing.T, key crypto.Signer, alg string, signedPath string) *http.Request {
+		r, err := http.NewRequest(http.MethodGet, url, nil)
+		noErr(t, err)
+		r.Header.Set("Date", now.UTC().Format(http.TimeFormat))
+		p := &cavageParams{KeyID: aliceKeyID, Algorithm: alg, Headers: getHeaders}
+		msg := []byte("(request-target): get " + signedPath + "\nhost: remote.example\ndate: " + r.Header.Get("Date"))
+		prim := algRSAPKCS1SHA256
+		if _, ok := key.(ed25519.PrivateKey); ok {
+			prim = algEd25519
+		}
+		p.Signature, err = signAlg(prim, key, msg)
+		noErr(t, err)
+		r.Header.Set("Signature", formatCavageSignature(p))
+		return r
+	}
+	kr := newResolver(pubKey(aliceKeyID, rsaKey))
+	lenient := NewVerifier(kr, &VerifierOptions{Clock: fixedClock(now), TargetScheme: "https"})
+	strict := NewVerifier(kr, &VerifierOptions{Clock: fixedClock(now), TargetScheme: "https", StrictRequestTarget: true})
+
+	for _, alg := range []string{"rsa-sha256", "hs2019"} {
+		r := signPathOnly(t, rsaKey, alg, "/users/bob/outbox")
+		_, err := lenient.Verify(incoming(t, r))
+		noErr(t, err)
+		_, err = strict.Verify(incoming(t, r))
+		wantReason(t, err, ReasonBadSignature)
+	}
+	// The path is still bound.
+	_, err := lenient.Verify(incoming(t, signPathOnly(t, rsaKey, "rsa-sha256", "/users/bob/inbox")))
+	wantReason(t, err, ReasonBadSignature)
+	// Only the RSA PKCS#1 SHA-256 signatures Mastodon made get the fallback.
+	edVerifier := NewVerifier(newResolver(pubKey(aliceKeyID, edKey)), &VerifierOptions{Clock: fixedClock(now), TargetScheme: "https"})
+	_, err = edVerifier.Verify(incoming(t, signPathOnly(t, edKey, "hs2019", "/users/bob/outbox")))
+	wantReason(t, err, ReasonBadSignature)
+	// A correct signature over the full target verifies in both modes.
+	s, err := NewSigner(aliceKeyID, rsaKey, &SignerOptions{Clock: fixedClock(now)})
+	noErr(t, err)
+	_, err = strict.Verify(incoming(t, signedGet(t, s, url)))
+	noErr(t, err)
+	// The fallback costs one more verification, not a second key lookup.
+	calls := len(kr.Calls())
+	_, err = lenient.Verify(incoming(t, signPathOnly(t, rsaKey, "rsa-sha256", "/users/bob/outbox")))
+	noErr(t, err)
+	if got := len(kr.Calls()) - calls; got != 1 {
+		t.Fatalf("%d key lookups, want 1", got)
+	}
 }
