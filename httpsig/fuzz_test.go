@@ -132,8 +132,10 @@ func FuzzVerify(f *testing.F) {
 	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
 	now := time.Unix(1703066400, 0)
 	body := []byte(`{"type":"Follow"}`)
-	for _, scheme := range []string{SchemeCavage, SchemeRFC9421} {
-		s, err := NewSigner(aliceKeyID, key, &SignerOptions{Clock: fixedClock(now), Scheme: scheme})
+	for _, o := range []SignerOptions{{Scheme: SchemeCavage}, {Scheme: SchemeRFC9421}, {Scheme: SchemeRFC9421, Nonce: true, Tag: "t", Expiry: time.Minute}} {
+		scheme := o.Scheme
+		o.Clock = fixedClock(now)
+		s, err := NewSigner(aliceKeyID, key, &o)
 		noErr(f, err)
 		r := signedPost(f, s, "https://b.example/inbox", body)
 		h := r.Header
