@@ -76,15 +76,14 @@ func parseSFDictionary(s string) ([]sfMember, error) {
 	if len(s) > 0 {
 		out = make([]sfMember, 0, 2)
 	}
+	var seen keySet
 	for p.i < len(p.s) {
 		key, err := p.key()
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range out {
-			if m.Key == key {
-				return nil, p.errf("duplicate dictionary key %q", key)
-			}
+		if seen.add(key, len(out), func(i int) string { return out[i].Key }) {
+			return nil, p.errf("duplicate dictionary key %q", key)
 		}
 		m := sfMember{Key: key}
 		if p.i < len(p.s) && p.s[p.i] == '=' {
@@ -124,6 +123,41 @@ func parseSFDictionary(s string) ([]sfMember, error) {
 		}
 	}
 	return out, nil
+}
+
+// keySet detects duplicate dictionary keys and parameter names: by a scan
+// of the keys so far while they are few (typical headers have two to
+// four), by a map beyond that, so that a 16 KiB field of distinct keys
+// costs linear time, not quadratic.
+type keySet struct {
+	m map[string]struct{}
+}
+
+// keySetScan is how many keys are scanned before keySet builds its map.
+const keySetScan = 16
+
+// add reports whether key is among the n keys so far (key(i) returns the
+// i-th), and records it.
+func (ks *keySet) add(key string, n int, keyAt func(int) string) bool {
+	if n < keySetScan {
+		for i := range n {
+			if keyAt(i) == key {
+				return true
+			}
+		}
+		return false
+	}
+	if ks.m == nil {
+		ks.m = make(map[string]struct{}, 2*n)
+		for i := range n {
+			ks.m[keyAt(i)] = struct{}{}
+		}
+	}
+	if _, dup := ks.m[key]; dup {
+		return true
+	}
+	ks.m[key] = struct{}{}
+	return false
 }
 
 func (p *sfParser) key() (string, error) {
@@ -187,6 +221,7 @@ func (p *sfParser) item() (sfItem, error) {
 
 func (p *sfParser) params() ([]sfParam, error) {
 	var out []sfParam
+	var seen keySet
 	for p.i < len(p.s) && p.s[p.i] == ';' {
 		p.i++
 		p.skipSP()
@@ -194,10 +229,8 @@ func (p *sfParser) params() ([]sfParam, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, q := range out {
-			if q.Key == key {
-				return nil, p.errf("duplicate parameter %q", key)
-			}
+		if seen.add(key, len(out), func(i int) string { return out[i].Key }) {
+			return nil, p.errf("duplicate parameter %q", key)
 		}
 		var v any = true
 		if p.i < len(p.s) && p.s[p.i] == '=' {
@@ -418,4 +451,109 @@ func appendSFInnerList(buf []byte, in *sfInnerList) ([]byte, error) {
 	}
 	buf = append(buf, ')')
 	return appendSFParams(buf, in.Params)
+}
+
+// parseSFList parses an RFC 8941 List; the members have no Key.
+func parseSFList(s string) ([]sfMember, error) {
+	if len(s) > maxSFLength {
+		return nil, errors.New("structured field too long")
+	}
+	p := &sfParser{s: s}
+	p.skipSP()
+	var out []sfMember
+	for p.i < len(p.s) {
+		var m sfMember
+		if p.s[p.i] == '(' {
+			in, err := p.innerList()
+			if err != nil {
+				return nil, err
+			}
+			m.Inner = in
+		} else {
+			it, err := p.item()
+			if err != nil {
+				return nil, err
+			}
+			m.Item = &it
+		}
+		out = append(out, m)
+		p.skipOWS()
+		if p.i == len(p.s) {
+			return out, nil
+		}
+		if p.s[p.i] != ',' {
+			return nil, p.errf("expected ','")
+		}
+		p.i++
+		p.skipOWS()
+		if p.i == len(p.s) {
+			return nil, p.errf("trailing comma")
+		}
+	}
+	return out, nil
+}
+
+// parseSFItem parses an RFC 8941 Item.
+func parseSFItem(s string) (sfItem, error) {
+	if len(s) > maxSFLength {
+		return sfItem{}, errors.New("structured field too long")
+	}
+	p := &sfParser{s: s}
+	p.skipSP()
+	it, err := p.item()
+	if err != nil {
+		return sfItem{}, err
+	}
+	p.skipSP()
+	if p.i != len(p.s) {
+		return sfItem{}, p.errf("trailing characters after item")
+	}
+	return it, nil
+}
+
+// appendSFMemberValue appends a dictionary or list member's value: an item
+// or an inner list, with its parameters.
+func appendSFMemberValue(buf []byte, m sfMember) ([]byte, error) {
+	if m.Inner != nil {
+		return appendSFInnerList(buf, m.Inner)
+	}
+	return appendSFItem(buf, *m.Item)
+}
+
+// appendSFDictionary appends a dictionary in its RFC 8941 serialisation
+// (section 4.1.2): a member whose value is true is written as its key and
+// parameters alone.
+func appendSFDictionary(buf []byte, ms []sfMember) ([]byte, error) {
+	var err error
+	for i, m := range ms {
+		if i > 0 {
+			buf = append(buf, ", "...)
+		}
+		buf = append(buf, m.Key...)
+		if m.Item != nil && m.Item.Value == true {
+			buf, err = appendSFParams(buf, m.Item.Params)
+		} else {
+			buf = append(buf, '=')
+			buf, err = appendSFMemberValue(buf, m)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+// appendSFList appends a list in its RFC 8941 serialisation (section
+// 4.1.1).
+func appendSFList(buf []byte, ms []sfMember) ([]byte, error) {
+	var err error
+	for i, m := range ms {
+		if i > 0 {
+			buf = append(buf, ", "...)
+		}
+		if buf, err = appendSFMemberValue(buf, m); err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
 }

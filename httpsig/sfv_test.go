@@ -2,6 +2,8 @@ package httpsig
 
 import (
 	"bytes"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -26,6 +28,57 @@ func TestSFByteSequences(t *testing.T) {
 	} {
 		if d, err := parseSFDictionary(in); err == nil {
 			t.Errorf("%q accepted as %v", in, d[0].Item.Value)
+		}
+	}
+}
+
+// TestSFDuplicatesBeyondScan: duplicate keys and parameters are refused
+// also past the first keySetScan, where keySet switches to a map.
+func TestSFDuplicatesBeyondScan(t *testing.T) {
+	keys := func(sep string, n int, dup int) string {
+		var b strings.Builder
+		for i := range n {
+			if i > 0 {
+				b.WriteString(sep)
+			}
+			fmt.Fprintf(&b, "k%d", i)
+		}
+		if dup >= 0 {
+			fmt.Fprintf(&b, "%sk%d", sep, dup)
+		}
+		return b.String()
+	}
+	for _, n := range []int{3, keySetScan - 1, keySetScan, keySetScan + 1, 100} {
+		if _, err := parseSFDictionary(keys(", ", n, -1)); err != nil {
+			t.Fatalf("%d distinct keys: %v", n, err)
+		}
+		for _, dup := range []int{0, n / 2, n - 1} {
+			if _, err := parseSFDictionary(keys(", ", n, dup)); err == nil {
+				t.Errorf("%d keys, k%d twice: accepted", n, dup)
+			}
+			if _, err := parseSFDictionary("a=1;" + keys(";", n, dup)); err == nil {
+				t.Errorf("%d parameters, k%d twice: accepted", n, dup)
+			}
+		}
+	}
+}
+
+// BenchmarkParseSFDictionaryWorstCase parses a 16 KiB Dictionary of
+// distinct keys, the most an attacker can put in Signature-Input: linear
+// time (it was quadratic, about 10 ms, before keySet).
+func BenchmarkParseSFDictionaryWorstCase(b *testing.B) {
+	var sb strings.Builder
+	for i := 0; sb.Len() < maxSFLength-10; i++ {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		fmt.Fprintf(&sb, "k%d", i)
+	}
+	s := sb.String()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseSFDictionary(s); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
