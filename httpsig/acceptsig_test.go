@@ -264,7 +264,9 @@ func TestSignRequestAcceptingRefuses(t *testing.T) {
 		"digest on GET":    {`sig1=("content-digest")`, true, "without a body"},
 		"expired":          {`sig1=("@method");expires=1618884000`, false, "not after now"},
 		"unknown param":    {`sig1=("@method");wimse-aud="x"`, false, "unsupported parameters"},
-		"component param":  {`sig1=("content-type";sf)`, false, "not supported"},
+		"component param":  {`sig1=("content-type";tr)`, false, "not supported"},
+		"req on a request": {`sig1=("@method";req)`, false, "not supported"},
+		"bs with key":      {`sig1=("content-type";bs;key="a")`, false, "cannot be combined"},
 		"malformed":        {`sig1=("@method"`, false, "Accept-Signature"},
 		"upper-case field": {`sig1=("Content-Type")`, false, "lower case"},
 	} {

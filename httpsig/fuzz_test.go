@@ -169,3 +169,28 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStrictField: the sf and key canonicalisations of RFC 9421 section
+// 2.1 never panic, and canonicalising a canonical value changes nothing.
+func FuzzStrictField(f *testing.F) {
+	for _, s := range []string{
+		"a=1,    b=2;x=1;y=2,   c=(a   b   c)", "a=1, b=2;x=1;y=2, c=(a   b    c), d",
+		"ExampleCache;hit,   OtherCache; fwd=uri-miss", `42;unit="s"`, "u=1, i", `sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:`,
+		`("a" "b");q=0.5, tok, ?0, -1.25, :AAE=:`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		for _, name := range []string{"x-unknown", "priority", "cache-status"} {
+			out, err := appendStrictField(nil, name, []string{v})
+			if err != nil {
+				continue
+			}
+			again, err := appendStrictField(nil, name, []string{string(out)})
+			if err != nil || string(again) != string(out) {
+				t.Fatalf("%s: %q canonicalises to %q, then to %q (%v)", name, v, out, again, err)
+			}
+		}
+		_, _ = appendDictionaryMember(nil, "x", []string{v}, "a")
+	})
+}

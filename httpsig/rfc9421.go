@@ -97,7 +97,10 @@ func (m *message) appendComponentValue(buf []byte, it sfItem) ([]byte, error) {
 	if !ok {
 		return nil, errors.New("component identifier is not a string")
 	}
-	var qname string
+	var (
+		qname, key   string
+		sf, bs, keyd bool
+	)
 	for _, p := range it.Params {
 		switch p.Key {
 		case "name":
@@ -106,8 +109,20 @@ func (m *message) appendComponentValue(buf []byte, it sfItem) ([]byte, error) {
 				return nil, fmt.Errorf("bad name parameter on %q", name)
 			}
 			qname = s
+		case "sf", "bs":
+			if b, ok := p.Value.(bool); !ok || !b || strings.HasPrefix(name, "@") {
+				return nil, fmt.Errorf("bad %s parameter on %q", p.Key, name)
+			}
+			sf, bs = sf || p.Key == "sf", bs || p.Key == "bs"
+		case "key":
+			s, ok := p.Value.(string)
+			if !ok || strings.HasPrefix(name, "@") {
+				return nil, fmt.Errorf("bad key parameter on %q", name)
+			}
+			key, keyd = s, true
 		default:
-			// sf, key, bs, req, tr: not supported.
+			// req (a request component in a response signature) and tr
+			// (trailers): not supported, and unknown ones are errors.
 			return nil, fmt.Errorf("component parameter %q is not supported", p.Key)
 		}
 	}
@@ -115,7 +130,10 @@ func (m *message) appendComponentValue(buf []byte, it sfItem) ([]byte, error) {
 		if name == "" || strings.ContainsFunc(name, func(r rune) bool { return 'A' <= r && r <= 'Z' }) {
 			return nil, fmt.Errorf("component name %q is not lower case", name)
 		}
-		if name == "host" && m.req != nil {
+		if bs && (sf || keyd) {
+			return nil, fmt.Errorf("%q: bs cannot be combined with sf or key", name)
+		}
+		if name == "host" && m.req != nil && len(it.Params) == 0 {
 			if h := requestHost(m.req); h != "" {
 				return append(buf, h...), nil
 			}
@@ -123,6 +141,14 @@ func (m *message) appendComponentValue(buf []byte, it sfItem) ([]byte, error) {
 		vs := headerValues(m.header, name)
 		if len(vs) == 0 {
 			return nil, errMissingHeader(name)
+		}
+		switch {
+		case bs:
+			return appendBinaryWrapped(buf, vs), nil
+		case keyd:
+			return appendDictionaryMember(buf, name, vs, key)
+		case sf:
+			return appendStrictField(buf, name, vs)
 		}
 		return appendHeaderValues(buf, vs), nil
 	}
@@ -178,6 +204,84 @@ func (m *message) appendComponentValue(buf []byte, it sfItem) ([]byte, error) {
 		return append(buf, queryEscape(vs[0])...), nil
 	}
 	return nil, fmt.Errorf("derived component %q is not supported", name)
+}
+
+// appendBinaryWrapped appends the values of a field as RFC 9421 section
+// 2.1.3 wraps them (the bs parameter): each value, trimmed, as a Byte
+// Sequence, in a List. net/http has already replaced obsolete line folding
+// with spaces.
+func appendBinaryWrapped(buf []byte, vs []string) []byte {
+	for i, v := range vs {
+		if i > 0 {
+			buf = append(buf, ", "...)
+		}
+		buf, _ = appendSFBare(buf, []byte(strings.TrimSpace(v)))
+	}
+	return buf
+}
+
+// appendDictionaryMember appends the value of the member key of the
+// Dictionary field name (the key parameter, RFC 9421 section 2.1.2),
+// serialised strictly; a missing member is an error.
+func appendDictionaryMember(buf []byte, name string, vs []string, key string) ([]byte, error) {
+	ms, err := parseSFDictionary(string(appendHeaderValues(nil, vs)))
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a Dictionary: %w", name, err)
+	}
+	for _, m := range ms {
+		if m.Key == key {
+			return appendSFMemberValue(buf, m)
+		}
+	}
+	return nil, errMissingHeader(name + `;key="` + key + `"`)
+}
+
+// sfTypes are the structured fields whose type this package knows, for the
+// sf parameter: RFC 9421's and RFC 9530's own fields, and Priority (RFC
+// 9218), Cache-Status (RFC 9211) and Proxy-Status (RFC 9209).
+var sfTypes = map[string]byte{
+	"signature-input":     'd',
+	"signature":           'd',
+	"accept-signature":    'd',
+	"content-digest":      'd',
+	"repr-digest":         'd',
+	"want-content-digest": 'd',
+	"want-repr-digest":    'd',
+	"priority":            'd',
+	"cache-status":        'l',
+	"proxy-status":        'l',
+}
+
+// appendStrictField appends the values of field name re-serialised as
+// the structured field it is (the sf parameter, RFC 9421 section 2.1.1).
+// A field this package does not know is read as a Dictionary, else a List,
+// else an Item: the first that parses. Where a value parses as more than
+// one, their serialisations agree, except that a Dictionary refuses
+// duplicate keys where a List of tokens cannot contain "=".
+func appendStrictField(buf []byte, name string, vs []string) ([]byte, error) {
+	combined := string(appendHeaderValues(nil, vs))
+	kind, known := sfTypes[name]
+	if !known || kind == 'd' {
+		ms, err := parseSFDictionary(combined)
+		if err == nil {
+			return appendSFDictionary(buf, ms)
+		}
+		if known {
+			return nil, fmt.Errorf("%q is not a Dictionary: %w", name, err)
+		}
+	}
+	ms, err := parseSFList(combined)
+	if err == nil {
+		return appendSFList(buf, ms)
+	}
+	if known {
+		return nil, fmt.Errorf("%q is not a List: %w", name, err)
+	}
+	it, err := parseSFItem(combined)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a structured field: %w", name, err)
+	}
+	return appendSFItem(buf, it)
 }
 
 // authority lower-cases host and drops the scheme's default port.
