@@ -36,6 +36,11 @@
 // refuse replays (SignerOptions.Nonce, VerifierOptions.Nonces). A Signer
 // digests a body it signs again (one activity to many inboxes) once.
 //
+// Covered components may carry the RFC 9421 component parameters sf
+// (strict structured-field serialisation), key (one Dictionary member) and
+// bs (values wrapped as byte sequences); req and tr (response and trailer
+// signatures) are refused with an error.
+//
 // RFC 9421 algorithms: rsa-v1_5-sha256, rsa-pss-sha512, ecdsa-p256-sha256
 // and ed25519 (hmac-sha256 is not offered: fediverse keys are public
 // keys). Keys come as PEM (ParsePublicKeyPEM) or as Multikey
