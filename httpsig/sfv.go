@@ -88,18 +88,8 @@ func parseSFDictionary(s string) ([]sfMember, error) {
 		m := sfMember{Key: key}
 		if p.i < len(p.s) && p.s[p.i] == '=' {
 			p.i++
-			if p.i < len(p.s) && p.s[p.i] == '(' {
-				in, err := p.innerList()
-				if err != nil {
-					return nil, err
-				}
-				m.Inner = in
-			} else {
-				it, err := p.item()
-				if err != nil {
-					return nil, err
-				}
-				m.Item = &it
+			if err := p.memberValue(&m); err != nil {
+				return nil, err
 			}
 		} else {
 			params, err := p.params()
@@ -109,20 +99,44 @@ func parseSFDictionary(s string) ([]sfMember, error) {
 			m.Item = &sfItem{Value: true, Params: params}
 		}
 		out = append(out, m)
-		p.skipOWS()
-		if p.i == len(p.s) {
+		if end, err := p.separator(); err != nil {
+			return nil, err
+		} else if end {
 			return out, nil
-		}
-		if p.s[p.i] != ',' {
-			return nil, p.errf("expected ','")
-		}
-		p.i++
-		p.skipOWS()
-		if p.i == len(p.s) {
-			return nil, p.errf("trailing comma")
 		}
 	}
 	return out, nil
+}
+
+// memberValue parses a List or Dictionary member's value, an Item or an
+// Inner List, into m.
+func (p *sfParser) memberValue(m *sfMember) error {
+	if p.i < len(p.s) && p.s[p.i] == '(' {
+		in, err := p.innerList()
+		m.Inner = in
+		return err
+	}
+	it, err := p.item()
+	m.Item = &it
+	return err
+}
+
+// separator consumes the comma (and whitespace) after a List or
+// Dictionary member, and reports whether the field ended instead.
+func (p *sfParser) separator() (end bool, err error) {
+	p.skipOWS()
+	if p.i == len(p.s) {
+		return true, nil
+	}
+	if p.s[p.i] != ',' {
+		return false, p.errf("expected ','")
+	}
+	p.i++
+	p.skipOWS()
+	if p.i == len(p.s) {
+		return false, p.errf("trailing comma")
+	}
+	return false, nil
 }
 
 // keySet detects duplicate dictionary keys and parameter names: by a scan
@@ -463,31 +477,14 @@ func parseSFList(s string) ([]sfMember, error) {
 	var out []sfMember
 	for p.i < len(p.s) {
 		var m sfMember
-		if p.s[p.i] == '(' {
-			in, err := p.innerList()
-			if err != nil {
-				return nil, err
-			}
-			m.Inner = in
-		} else {
-			it, err := p.item()
-			if err != nil {
-				return nil, err
-			}
-			m.Item = &it
+		if err := p.memberValue(&m); err != nil {
+			return nil, err
 		}
 		out = append(out, m)
-		p.skipOWS()
-		if p.i == len(p.s) {
+		if end, err := p.separator(); err != nil {
+			return nil, err
+		} else if end {
 			return out, nil
-		}
-		if p.s[p.i] != ',' {
-			return nil, p.errf("expected ','")
-		}
-		p.i++
-		p.skipOWS()
-		if p.i == len(p.s) {
-			return nil, p.errf("trailing comma")
 		}
 	}
 	return out, nil
