@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -158,17 +157,8 @@ func (s *Signer) SignRequestAccepting(r *http.Request, body []byte, acceptSignat
 	if err != nil {
 		return err
 	}
-	if r.URL == nil {
-		return errors.New("httpsig: request has no URL")
-	}
-	if r.Header == nil {
-		r.Header = make(http.Header)
-	}
-	if r.Host == "" {
-		r.Host = r.URL.Host
-	}
-	if r.Host == "" {
-		return errors.New("httpsig: request has no host")
+	if err := prepareRequest(r); err != nil {
+		return err
 	}
 	if body != nil {
 		r.Header.Set("Content-Digest", string(appendContentDigestHeader(nil, s.digest, body, &s.memo)))
@@ -196,9 +186,7 @@ func (s *Signer) SignRequestAccepting(r *http.Request, body []byte, acceptSignat
 	}
 	r.Header.Set("Signature-Input", string(inputs))
 	r.Header.Set("Signature", string(sigs))
-	if a := r.Header.Get("Authorization"); len(a) > 10 && strings.EqualFold(a[:10], "Signature ") {
-		r.Header.Del("Authorization") // a stale draft-cavage signature
-	}
+	dropCavageAuthorization(r)
 	return nil
 }
 

@@ -239,17 +239,8 @@ func (s *Signer) SignRequest(r *http.Request, body []byte) error {
 // ("@method" "@target-uri"), with created and keyid parameters, as
 // Mastodon 4.5 does.
 func (s *Signer) SignRequestScheme(r *http.Request, body []byte, scheme string) error {
-	if r.URL == nil {
-		return errors.New("httpsig: request has no URL")
-	}
-	if r.Header == nil {
-		r.Header = make(http.Header)
-	}
-	if r.Host == "" {
-		r.Host = r.URL.Host
-	}
-	if r.Host == "" {
-		return errors.New("httpsig: request has no host")
+	if err := prepareRequest(r); err != nil {
+		return err
 	}
 	switch scheme {
 	case SchemeCavage:
@@ -471,42 +462,30 @@ func appendNonce(buf []byte) []byte {
 	return base64.RawURLEncoding.AppendEncode(buf, n[:])
 }
 
+// prepareRequest makes sure r can be signed: it has a URL, a Header map
+// and a Host (taken from the URL if empty).
+func prepareRequest(r *http.Request) error {
+	if r.URL == nil {
+		return errors.New("httpsig: request has no URL")
+	}
+	if r.Header == nil {
+		r.Header = make(http.Header)
+	}
+	if r.Host == "" {
+		r.Host = r.URL.Host
+	}
+	if r.Host == "" {
+		return errors.New("httpsig: request has no host")
+	}
+	return nil
+}
+
 // dropCavageAuthorization removes a stale draft-cavage signature carried
 // in Authorization from a request just signed with RFC 9421.
 func dropCavageAuthorization(r *http.Request) {
 	if a := r.Header.Get("Authorization"); len(a) > 10 && strings.EqualFold(a[:10], "Signature ") {
 		r.Header.Del("Authorization")
 	}
-}
-
-// signRFC9421Components signs r over the components and parameters in in
-// and sets Signature-Input and Signature.
-func (s *Signer) signRFC9421Components(r *http.Request, in *sfInnerList) error {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	m := newRequestMessage(r, "")
-	base, err := signatureBase((*bp)[:0], &m, in)
-	if err != nil {
-		return fmt.Errorf("httpsig: %w", err)
-	}
-	keepBuf(bp, base)
-	sig, err := signAlg(s.rfcPrim, s.key, base)
-	if err != nil {
-		return fmt.Errorf("httpsig: signing: %w", err)
-	}
-	b := append(base[:0], s.label...)
-	b = append(b, '=')
-	if b, err = appendSFInnerList(b, in); err != nil {
-		return fmt.Errorf("httpsig: %w", err)
-	}
-	r.Header["Signature-Input"] = []string{string(b)}
-	b = append(b[:0], s.label...)
-	b = append(b, '=')
-	b, _ = appendSFBare(b, sig)
-	keepBuf(bp, b)
-	r.Header["Signature"] = []string{string(b)}
-	dropCavageAuthorization(r)
-	return nil
 }
 
 var (

@@ -241,7 +241,6 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 	}
 	keepBuf(bp, msg)
 
-	quirk := !v.strict && coversCavage(p, "(request-target)") && strings.Contains(requestTarget(r), "?")
 	var pathOnly []byte // msg without the query in (request-target), built once if needed
 	var refreshed bool
 	key, err := v.verifyWithKey(r.Context(), p.KeyID, &refreshed, func(k *PublicKey) error {
@@ -254,7 +253,7 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 				return nil
 			}
 		}
-		if quirk && len(algs) > 0 && algs[0] == algRSAPKCS1SHA256 {
+		if len(algs) > 0 && algs[0] == algRSAPKCS1SHA256 && v.queryLessTarget(r, p) {
 			if pathOnly == nil {
 				pathOnly, _ = cavageSigningStringWith(nil, r, p, &signedValues{pathOnly: true})
 			}
@@ -272,6 +271,13 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 		res.Expires = time.Unix(p.Expires, 0)
 	}
 	return res, nil
+}
+
+// queryLessTarget reports whether a draft-cavage signature that failed
+// may be tried again without the query in (request-target)
+// (VerifierOptions.StrictRequestTarget).
+func (v *Verifier) queryLessTarget(r *http.Request, p *cavageParams) bool {
+	return !v.strict && coversCavage(p, "(request-target)") && strings.Contains(requestTarget(r), "?")
 }
 
 // verifyWithKey resolves keyID and runs check with it; on failure, unless
