@@ -7,7 +7,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -215,7 +214,7 @@ func appendBinaryWrapped(buf []byte, vs []string) []byte {
 		if i > 0 {
 			buf = append(buf, ", "...)
 		}
-		buf, _ = appendSFBare(buf, []byte(strings.TrimSpace(v)))
+		buf = appendSFByteSequence(buf, []byte(strings.TrimSpace(v)))
 	}
 	return buf
 }
@@ -492,7 +491,6 @@ func ContentDigestHeader(alg DigestAlgorithm, body []byte) string {
 func appendContentDigestHeader(buf []byte, alg DigestAlgorithm, body []byte, memo *digestMemo) []byte {
 	var sum [maxDigestSize]byte
 	buf = append(buf, alg...)
-	buf = append(buf, "=:"...)
-	buf = base64.StdEncoding.AppendEncode(buf, memo.appendDigest(sum[:0], alg, body))
-	return append(buf, ':')
+	buf = append(buf, '=')
+	return appendSFByteSequence(buf, memo.appendDigest(sum[:0], alg, body))
 }

@@ -416,9 +416,7 @@ func appendSFBare(buf []byte, v any) ([]byte, error) {
 	case sfToken:
 		return append(buf, v...), nil
 	case []byte:
-		buf = append(buf, ':')
-		buf = base64.StdEncoding.AppendEncode(buf, v)
-		return append(buf, ':'), nil
+		return appendSFByteSequence(buf, v), nil
 	case bool:
 		if v {
 			return append(buf, "?1"...), nil
@@ -426,6 +424,15 @@ func appendSFBare(buf []byte, v any) ([]byte, error) {
 		return append(buf, "?0"...), nil
 	}
 	return nil, fmt.Errorf("cannot serialise %T", v)
+}
+
+// appendSFByteSequence appends b as a Byte Sequence (":base64:"). Callers
+// with a []byte in hand use it rather than appendSFBare, whose interface
+// argument would make b escape to the heap.
+func appendSFByteSequence(buf, b []byte) []byte {
+	buf = append(buf, ':')
+	buf = base64.StdEncoding.AppendEncode(buf, b)
+	return append(buf, ':')
 }
 
 func appendSFParams(buf []byte, ps []sfParam) ([]byte, error) {

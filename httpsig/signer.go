@@ -444,9 +444,8 @@ func (s *Signer) signRFC9421(r *http.Request, body []byte) error {
 		return fmt.Errorf("httpsig: signing: %w", err)
 	}
 	hb = append(hb, s.label...)
-	hb = append(hb, "=:"...)
-	hb = base64.StdEncoding.AppendEncode(hb, sig)
-	hb = append(hb, ':')
+	hb = append(hb, '=')
+	hb = appendSFByteSequence(hb, sig)
 	vals.add("Signature", len(hb))
 	keepBuf(&sb.hdr, hb)
 	vals.set(r.Header, hb)
