@@ -51,52 +51,48 @@ func publishedProp(t time.Time) vocab.ActivityStreamsPublishedProperty {
 	return p
 }
 
-// NewFollow returns a Follow of object (an actor) by actor.
-func NewFollow(id, actor, object *url.URL) vocab.ActivityStreamsFollow {
-	a := streams.NewActivityStreamsFollow()
+// coreActivity is what every builder sets: id, actor and object.
+type coreActivity interface {
+	SetJSONLDId(vocab.JSONLDIdProperty)
+	SetActivityStreamsActor(vocab.ActivityStreamsActorProperty)
+	SetActivityStreamsObject(vocab.ActivityStreamsObjectProperty)
+}
+
+// withCore sets a's id, actor and object and returns a.
+func withCore[T coreActivity](a T, id, actor *url.URL, object vocab.ActivityStreamsObjectProperty) T {
 	a.SetJSONLDId(idProp(id))
 	a.SetActivityStreamsActor(actorProp(actor))
-	a.SetActivityStreamsObject(objectIRIProp(object))
+	a.SetActivityStreamsObject(object)
 	return a
+}
+
+// NewFollow returns a Follow of object (an actor) by actor.
+func NewFollow(id, actor, object *url.URL) vocab.ActivityStreamsFollow {
+	return withCore(streams.NewActivityStreamsFollow(), id, actor, objectIRIProp(object))
 }
 
 // NewAccept returns an Accept by actor of object, typically the received
 // Follow embedded as Mastodon expects.
 func NewAccept(id, actor *url.URL, object vocab.Type) vocab.ActivityStreamsAccept {
-	a := streams.NewActivityStreamsAccept()
-	a.SetJSONLDId(idProp(id))
-	a.SetActivityStreamsActor(actorProp(actor))
-	a.SetActivityStreamsObject(objectProp(object))
-	return a
+	return withCore(streams.NewActivityStreamsAccept(), id, actor, objectProp(object))
 }
 
 // NewReject returns a Reject by actor of object, typically a Follow.
 func NewReject(id, actor *url.URL, object vocab.Type) vocab.ActivityStreamsReject {
-	a := streams.NewActivityStreamsReject()
-	a.SetJSONLDId(idProp(id))
-	a.SetActivityStreamsActor(actorProp(actor))
-	a.SetActivityStreamsObject(objectProp(object))
-	return a
+	return withCore(streams.NewActivityStreamsReject(), id, actor, objectProp(object))
 }
 
 // NewUndo returns an Undo by actor of object, the activity being undone
 // (Follow, Like, Announce, Block), embedded.
 func NewUndo(id, actor *url.URL, object vocab.Type) vocab.ActivityStreamsUndo {
-	a := streams.NewActivityStreamsUndo()
-	a.SetJSONLDId(idProp(id))
-	a.SetActivityStreamsActor(actorProp(actor))
-	a.SetActivityStreamsObject(objectProp(object))
-	return a
+	return withCore(streams.NewActivityStreamsUndo(), id, actor, objectProp(object))
 }
 
 // NewCreate returns a Create by actor of object. The Create copies the
 // object's to, cc, bto, bcc and audience and its published time, as
 // Mastodon does, so set the object's addressing before calling NewCreate.
 func NewCreate(id, actor *url.URL, object vocab.Type) vocab.ActivityStreamsCreate {
-	a := streams.NewActivityStreamsCreate()
-	a.SetJSONLDId(idProp(id))
-	a.SetActivityStreamsActor(actorProp(actor))
-	a.SetActivityStreamsObject(objectProp(object))
+	a := withCore(streams.NewActivityStreamsCreate(), id, actor, objectProp(object))
 	copyAddressing(a, object)
 	if p, ok := object.(interface {
 		GetActivityStreamsPublished() vocab.ActivityStreamsPublishedProperty
@@ -109,10 +105,7 @@ func NewCreate(id, actor *url.URL, object vocab.Type) vocab.ActivityStreamsCreat
 // NewUpdate returns an Update by actor of object (an edited object or the
 // actor itself), copying the object's addressing like NewCreate.
 func NewUpdate(id, actor *url.URL, object vocab.Type) vocab.ActivityStreamsUpdate {
-	a := streams.NewActivityStreamsUpdate()
-	a.SetJSONLDId(idProp(id))
-	a.SetActivityStreamsActor(actorProp(actor))
-	a.SetActivityStreamsObject(objectProp(object))
+	a := withCore(streams.NewActivityStreamsUpdate(), id, actor, objectProp(object))
 	copyAddressing(a, object)
 	return a
 }
@@ -120,29 +113,17 @@ func NewUpdate(id, actor *url.URL, object vocab.Type) vocab.ActivityStreamsUpdat
 // NewDelete returns a Delete by actor of object, usually a Tombstone from
 // NewTombstone (or the actor itself for an account deletion).
 func NewDelete(id, actor *url.URL, object vocab.Type) vocab.ActivityStreamsDelete {
-	a := streams.NewActivityStreamsDelete()
-	a.SetJSONLDId(idProp(id))
-	a.SetActivityStreamsActor(actorProp(actor))
-	a.SetActivityStreamsObject(objectProp(object))
-	return a
+	return withCore(streams.NewActivityStreamsDelete(), id, actor, objectProp(object))
 }
 
 // NewLike returns a Like of object by actor.
 func NewLike(id, actor, object *url.URL) vocab.ActivityStreamsLike {
-	a := streams.NewActivityStreamsLike()
-	a.SetJSONLDId(idProp(id))
-	a.SetActivityStreamsActor(actorProp(actor))
-	a.SetActivityStreamsObject(objectIRIProp(object))
-	return a
+	return withCore(streams.NewActivityStreamsLike(), id, actor, objectIRIProp(object))
 }
 
 // NewAnnounce returns an Announce (boost) of object by actor.
 func NewAnnounce(id, actor, object *url.URL) vocab.ActivityStreamsAnnounce {
-	a := streams.NewActivityStreamsAnnounce()
-	a.SetJSONLDId(idProp(id))
-	a.SetActivityStreamsActor(actorProp(actor))
-	a.SetActivityStreamsObject(objectIRIProp(object))
-	return a
+	return withCore(streams.NewActivityStreamsAnnounce(), id, actor, objectIRIProp(object))
 }
 
 // NewNote returns a Note with the given id, author, HTML content and
