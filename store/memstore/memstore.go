@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -248,7 +247,7 @@ func (s *Store) Items(ctx context.Context, collectionIRI, cursor string, limit i
 	if err := ctx.Err(); err != nil {
 		return store.Page{}, err
 	}
-	before, err := parseCursor(cursor)
+	before, err := store.ParseSeqCursor(cursor)
 	if err != nil {
 		return store.Page{}, err
 	}
@@ -269,22 +268,9 @@ func (s *Store) Items(ctx context.Context, collectionIRI, cursor string, limit i
 		p.Items = append(p.Items, c.entries[i].item)
 	}
 	if start > 0 {
-		p.Next = strconv.FormatInt(c.entries[start].seq, 10)
+		p.Next = store.FormatSeqCursor(c.entries[start].seq)
 	}
 	return p, nil
-}
-
-// parseCursor returns the sequence number a cursor stands for; "" stands
-// for "newer than everything".
-func parseCursor(cursor string) (int64, error) {
-	if cursor == "" {
-		return 1<<63 - 1, nil
-	}
-	n, err := strconv.ParseInt(cursor, 10, 64)
-	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != cursor {
-		return 0, fmt.Errorf("memstore: malformed collection cursor: %w", store.ErrNotFound)
-	}
-	return n, nil
 }
 
 // GetKey returns the key with that id, or store.ErrNotFound.

@@ -3,15 +3,12 @@ package sqlitestore
 import (
 	"bytes"
 	"database/sql"
-	"errors"
 	"log/slog"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/slothpub/slothpub/store"
 )
 
 func TestPragmas(t *testing.T) {
@@ -87,20 +84,6 @@ func TestNewerSchemaRefused(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "newer") {
 		t.Errorf("error %q does not say the schema is newer", err)
-	}
-}
-
-func TestParseCursor(t *testing.T) {
-	for _, c := range []string{"0", "-1", "+1", "01", " 1", "1 ", "1.5", "1e3", "0x10",
-		"9223372036854775808", "١٢", "abc"} {
-		if _, err := parseCursor(c); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("parseCursor(%q) = %v, want ErrNotFound", c, err)
-		}
-	}
-	for c, want := range map[string]int64{"1": 1, "42": 42, "9223372036854775807": 1<<63 - 1, "": 1<<63 - 1} {
-		if got, err := parseCursor(c); err != nil || got != want {
-			t.Errorf("parseCursor(%q) = %d, %v; want %d", c, got, err, want)
-		}
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -309,7 +308,7 @@ func (s *Store) CountItems(ctx context.Context, collection string) (int, error) 
 // <= 0 means 20. The cursor is a sequence number as returned in Page.Next;
 // any other non-empty cursor returns an error wrapping store.ErrNotFound.
 func (s *Store) Items(ctx context.Context, collection, cursor string, limit int) (store.Page, error) {
-	before, err := parseCursor(cursor)
+	before, err := store.ParseSeqCursor(cursor)
 	if err != nil {
 		return store.Page{}, err
 	}
@@ -330,7 +329,7 @@ func (s *Store) Items(ctx context.Context, collection, cursor string, limit int)
 	)
 	for rows.Next() {
 		if len(p.Items) == limit {
-			p.Next = strconv.FormatInt(last, 10)
+			p.Next = store.FormatSeqCursor(last)
 			break
 		}
 		var item string
@@ -343,19 +342,6 @@ func (s *Store) Items(ctx context.Context, collection, cursor string, limit int)
 		return store.Page{}, fmt.Errorf("sqlitestore: items of %q: %w", collection, err)
 	}
 	return p, nil
-}
-
-// parseCursor returns the sequence number a cursor stands for; "" stands
-// for "newer than everything".
-func parseCursor(cursor string) (int64, error) {
-	if cursor == "" {
-		return 1<<63 - 1, nil
-	}
-	n, err := strconv.ParseInt(cursor, 10, 64)
-	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != cursor {
-		return 0, fmt.Errorf("sqlitestore: malformed collection cursor: %w", store.ErrNotFound)
-	}
-	return n, nil
 }
 
 // ---------------------------------------------------------------- keys
