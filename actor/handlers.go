@@ -101,16 +101,9 @@ func (d *Directory) writeJSON(w http.ResponseWriter, r *http.Request, contentTyp
 func (d *Directory) ActorHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept")
-		a, err := d.Get(r.Context(), r.PathValue("name"))
-		if err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				writeError(w, http.StatusNotFound, "no such user")
-				return
-			}
-			d.internalError(w, r, err)
-			return
+		if a, ok := d.pathUser(w, r); ok {
+			d.serveActor(w, r, a)
 		}
-		d.serveActor(w, r, a)
 	})
 }
 
@@ -213,18 +206,26 @@ func (d *Directory) InstanceOutboxHandler() http.Handler {
 	})
 }
 
+// pathUser returns the local user named by the request's {name}, or
+// answers 404 (no such user) or 500 and reports false.
+func (d *Directory) pathUser(w http.ResponseWriter, r *http.Request) (*Actor, bool) {
+	a, err := d.Get(r.Context(), r.PathValue("name"))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "no such user")
+		} else {
+			d.internalError(w, r, err)
+		}
+		return nil, false
+	}
+	return a, true
+}
+
 func (d *Directory) userCollection(iri func(*Actor) *url.URL, embed bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, err := d.Get(r.Context(), r.PathValue("name"))
-		if err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				writeError(w, http.StatusNotFound, "no such user")
-				return
-			}
-			d.internalError(w, r, err)
-			return
+		if a, ok := d.pathUser(w, r); ok {
+			d.serveCollection(w, r, iri(a).String(), embed)
 		}
-		d.serveCollection(w, r, iri(a).String(), embed)
 	})
 }
 
