@@ -148,59 +148,43 @@ func (r *Resolver) parseActor(ctx context.Context, iri string, data []byte) (*Ac
 		}
 		return true
 	}
-	for _, raw := range f.each("publicKey") {
-		if s := rawString(raw); s != "" {
-			if check(s, "") {
-				a.claimed = append(a.claimed, s)
+	// Keys come as publicKey (PEM, with an owner) and as assertionMethod
+	// (Multikey, FEP-521a, with a controller); both may also name a key by
+	// id only, to be fetched when a signature uses it.
+	for _, kind := range []struct {
+		property, ownerField, keyField string
+		parse                          func(string) (crypto.PublicKey, error)
+	}{
+		{"publicKey", "owner", "publicKeyPem", parsePEM},
+		{"assertionMethod", "controller", "publicKeyMultibase", httpsig.ParseMultikey},
+	} {
+		for _, raw := range f.each(kind.property) {
+			if s := rawString(raw); s != "" {
+				if check(s, "") {
+					a.claimed = append(a.claimed, s)
+				}
+				continue
 			}
-			continue
-		}
-		pk, err := parseFields(raw)
-		if err != nil {
-			continue
-		}
-		id := pk.str("id")
-		if !check(id, pk.str("owner")) {
-			continue
-		}
-		pem := pk.str("publicKeyPem")
-		if pem == "" {
-			a.claimed = append(a.claimed, id)
-			continue
-		}
-		k, err := parsePEM(pem)
-		if err != nil {
-			skip(id, err.Error())
-			continue
-		}
-		add(id, k)
-	}
-	for _, raw := range f.each("assertionMethod") {
-		if s := rawString(raw); s != "" {
-			if check(s, "") {
-				a.claimed = append(a.claimed, s)
+			m, err := parseFields(raw)
+			if err != nil {
+				continue
 			}
-			continue
+			id := m.str("id")
+			if !check(id, m.str(kind.ownerField)) {
+				continue
+			}
+			material := m.str(kind.keyField)
+			if material == "" {
+				a.claimed = append(a.claimed, id)
+				continue
+			}
+			k, err := kind.parse(material)
+			if err != nil {
+				skip(id, err.Error())
+				continue
+			}
+			add(id, k)
 		}
-		m, err := parseFields(raw)
-		if err != nil {
-			continue
-		}
-		id := m.str("id")
-		if !check(id, m.str("controller")) {
-			continue
-		}
-		mb := m.str("publicKeyMultibase")
-		if mb == "" {
-			a.claimed = append(a.claimed, id)
-			continue
-		}
-		k, err := httpsig.ParseMultikey(mb)
-		if err != nil {
-			skip(id, err.Error())
-			continue
-		}
-		add(id, k)
 	}
 	return a, nil
 }
