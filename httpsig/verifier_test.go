@@ -111,7 +111,6 @@ func TestNewSignerRejects(t *testing.T) {
 // failCase mutates a freshly signed request so that verification fails.
 type failCase struct {
 	name   string
-	method string
 	mutate func(t *testing.T, r *http.Request, s *Signer)
 	opts   func(o *VerifierOptions)
 	kr     func(kr *keyResolver)
@@ -214,6 +213,14 @@ func TestVerifyFailures(t *testing.T) {
 			r.Header.Set("Signature", r.Header.Get("Signature")+`,expires=1000`)
 		}, want: ReasonOutsideWindow},
 	}
+	runFailCases(t, key, SchemeCavage, now, cases)
+}
+
+// runFailCases signs a POST with key in scheme for each case, applies the
+// case's resolver, options and mutation, and expects the case's Reason
+// from a Verifier behind a real HTTP server.
+func runFailCases(t *testing.T, key crypto.Signer, scheme string, now time.Time, cases []failCase) {
+	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			kr := newResolver(pubKey(aliceKeyID, key))
@@ -225,7 +232,7 @@ func TestVerifyFailures(t *testing.T) {
 				tc.opts(opts)
 			}
 			srv := verifyServer(t, NewVerifier(kr, opts))
-			s, err := NewSigner(aliceKeyID, key, &SignerOptions{Clock: fixedClock(now)})
+			s, err := NewSigner(aliceKeyID, key, &SignerOptions{Clock: fixedClock(now), Scheme: scheme})
 			noErr(t, err)
 			r := signedPost(t, s, srv.URL+"/users/bob/inbox", activity)
 			if tc.mutate != nil {
