@@ -16,9 +16,9 @@ import (
 	"github.com/slothpub/slothpub/store/memstore"
 )
 
-// fixture is the path of a shared fixture from this package's directory.
+// fixture is the path of a fixture of internal/testdata/fixtures from this package's directory.
 func fixture(parts ...string) string {
-	return "../../shared/fixtures/" + strings.Join(parts, "/")
+	return "../internal/testdata/fixtures/" + strings.Join(parts, "/")
 }
 
 // testServer is a Directory served over real HTTP on loopback.

@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const fixtures = "../../shared/fixtures"
+const fixtures = "../internal/testdata/fixtures"
 
 // fixtureBody returns the JSON document in a fixture file; for raw HTTP
 // captures (.http) that is the body after the header block.

@@ -18,7 +18,7 @@ import (
 	"github.com/slothpub/slothpub/httpsig"
 )
 
-const fixtures = "../../shared/fixtures"
+const fixtures = "../internal/testdata/fixtures"
 
 // serveFixture serves a real actor document on rm, with its origin
 // rewritten to rm's, and returns the actor's IRI on rm.

@@ -10,7 +10,7 @@ import (
 // FuzzParseActor feeds arbitrary documents to the actor parser: it must
 // return an actor or an error, never panic.
 func FuzzParseActor(f *testing.F) {
-	names, _ := filepath.Glob("../../shared/fixtures/actors/*.json")
+	names, _ := filepath.Glob("../internal/testdata/fixtures/actors/*.json")
 	for _, n := range names {
 		if b, err := os.ReadFile(n); err == nil {
 			f.Add(b)

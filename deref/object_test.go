@@ -267,9 +267,9 @@ func TestObjectHostileInput(t *testing.T) {
 	rm := newRemote(t)
 	s := newSetup(t, &deref.Options{MaxDocumentBytes: 64 << 10})
 
-	numberID, err := os.ReadFile("../../shared/fixtures/invalid/w3c-as2-number-as-id.json")
+	numberID, err := os.ReadFile("../internal/testdata/fixtures/invalid/w3c-as2-number-as-id.json")
 	require.NoError(t, err)
-	arrayTop, err := os.ReadFile("../../shared/fixtures/invalid/w3c-as2-array-at-top.json")
+	arrayTop, err := os.ReadFile("../internal/testdata/fixtures/invalid/w3c-as2-array-at-top.json")
 	require.NoError(t, err)
 
 	docs := map[string]string{

@@ -29,10 +29,10 @@ import (
 // (the line continuations of the RFC text joined).
 const rfcAcceptExample = `sig1=("@method" "@target-uri" "@authority" "content-digest" "cache-control");keyid="test-key-rsa-pss";created;tag="app-123"`
 
-// acceptFixture reads a file of ../../shared/fixtures/httpsig.
+// acceptFixture reads a file of ../internal/testdata/fixtures/httpsig.
 func acceptFixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("../../shared/fixtures/httpsig", name))
+	b, err := os.ReadFile(filepath.Join("../internal/testdata/fixtures/httpsig", name))
 	require.NoError(t, err)
 	return b
 }

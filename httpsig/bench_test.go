@@ -35,7 +35,7 @@ var benchBody = sync.OnceValues(func() ([]byte, error) {
 
 // compactFixture returns a JSON fixture compacted, as servers send it.
 func compactFixture(name string) ([]byte, error) {
-	raw, err := os.ReadFile("../../shared/fixtures/" + name)
+	raw, err := os.ReadFile("../internal/testdata/fixtures/" + name)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 
 // TestComponentParameters reproduces the examples of RFC 9421 sections
 // 2.1.1 (sf), 2.1.2 (key) and 2.1.3 (bs), taken from the RFC text (they
-// are not in ../shared/fixtures), and the errors the RFC requires.
+// are not in the fixtures), and the errors the RFC requires.
 func TestComponentParameters(t *testing.T) {
 	base := func(t *testing.T, h http.Header, input string) (string, error) {
 		t.Helper()

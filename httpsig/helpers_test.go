@@ -22,7 +22,7 @@ import (
 	"time"
 )
 
-const fixtureDir = "../../shared/fixtures/httpsig"
+const fixtureDir = "../internal/testdata/fixtures/httpsig"
 
 func readFixture(t testing.TB, name string) []byte {
 	t.Helper()

@@ -14,12 +14,12 @@ import (
 	"github.com/slothpub/slothpub/store/memstore"
 )
 
-// Every real-world activity in the shared fixtures goes through the
+// Every real-world activity in the fixtures (internal/testdata/fixtures) goes through the
 // pipeline after authentication (as if its actor had signed it): none may
 // cause a server error, and each Create of a same-origin embedded object
 // must store it.
 func TestRealWorldActivities(t *testing.T) {
-	files, err := filepath.Glob("../../shared/fixtures/activities/*.json")
+	files, err := filepath.Glob("../internal/testdata/fixtures/activities/*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no fixtures: %v", err)
 	}

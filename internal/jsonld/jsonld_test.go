@@ -80,7 +80,7 @@ func TestIsPublicDocument(t *testing.T) {
 
 // Real documents from other servers: their visibility is known.
 func TestIsPublicDocumentFixtures(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "shared", "fixtures", "activities")
+	dir := filepath.Join("..", "testdata", "fixtures", "activities")
 	tests := map[string]bool{
 		"mastodon-create-note-1.json":        true,
 		"mastodon-announce-private-2.json":   false,
