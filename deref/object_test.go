@@ -150,6 +150,40 @@ func TestObjectRejectsForeignOrigin(t *testing.T) {
 	assert.ErrorIs(t, err, store.ErrNotFound, "nothing stored")
 }
 
+// A server speaks only for its own actors (FEP-fe34): a document served
+// by its own origin that names an author or actor of another origin is
+// refused, not filed under that author.
+func TestObjectRejectsCrossOriginAttribution(t *testing.T) {
+	ctx := context.Background()
+	evil, victim := newRemote(t), newRemote(t)
+	cases := map[string]string{
+		"/notes/attributed":   fmt.Sprintf(`{"id":"{{ORIGIN}}/notes/attributed","type":"Note","content":"I am B","attributedTo":%q}`, victim.iri("/users/bob")),
+		"/notes/embedded":     fmt.Sprintf(`{"id":"{{ORIGIN}}/notes/embedded","type":"Note","attributedTo":{"id":%q,"type":"Person"}}`, victim.iri("/users/bob")),
+		"/notes/second":       fmt.Sprintf(`{"id":"{{ORIGIN}}/notes/second","type":"Note","attributedTo":["{{ORIGIN}}/users/eve",%q]}`, victim.iri("/users/bob")),
+		"/activities/create1": fmt.Sprintf(`{"id":"{{ORIGIN}}/activities/create1","type":"Create","actor":%q,"object":"{{ORIGIN}}/notes/x"}`, victim.iri("/users/bob")),
+	}
+	for path, body := range cases {
+		evil.set(path, body)
+	}
+	s := newSetup(t, nil)
+	for path := range cases {
+		t.Run(path, func(t *testing.T) {
+			_, err := s.r.Object(ctx, evil.url(path))
+			require.ErrorIs(t, err, deref.ErrInvalidDocument)
+			_, err = s.st.GetObject(ctx, evil.iri(path))
+			assert.ErrorIs(t, err, store.ErrNotFound, "nothing stored")
+		})
+	}
+	assert.Equal(t, 0, victim.totalHits())
+
+	// The same documents attributed within their own origin are kept, owned
+	// by that author.
+	evil.set("/notes/own", `{"id":"{{ORIGIN}}/notes/own","type":"Note","attributedTo":["{{ORIGIN}}/users/eve","{{ORIGIN}}/channels/eve"]}`)
+	o, err := s.r.Object(ctx, evil.url("/notes/own"))
+	require.NoError(t, err)
+	assert.Equal(t, evil.iri("/users/eve"), o.Actor)
+}
+
 func TestObjectSameOriginIDIsRefetchedOnce(t *testing.T) {
 	ctx := context.Background()
 	rm := newRemote(t)

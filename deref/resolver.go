@@ -304,10 +304,14 @@ func (r *Resolver) fetch(ctx context.Context, u *url.URL) (*store.Object, error)
 			return nil, rejectf("%s: refetched document has id %s, want %s", iri, id, want)
 		}
 	}
+	owner, err := ownerOf(id, doc.fields)
+	if err != nil {
+		return nil, rejectf("%s: %v", iri, err)
+	}
 	o := &store.Object{
 		IRI:     id.String(),
 		Type:    firstType(doc.fields),
-		Actor:   ownerOf(id.String(), doc.fields),
+		Actor:   owner,
 		Data:    doc.body,
 		Updated: r.now(),
 	}
@@ -396,15 +400,35 @@ func firstType(f fields) string {
 }
 
 // ownerOf returns who a document belongs to: an actor owns itself, an
-// activity belongs to its actor, an object to its attributedTo.
-func ownerOf(id string, f fields) string {
+// activity belongs to its actor, an object to its attributedTo. Every actor
+// and attributedTo the document names must share the origin of its id
+// (FEP-fe34): a server speaks only for its own actors, so a document that
+// claims an author elsewhere is refused rather than filed under that
+// author.
+func ownerOf(id *url.URL, f fields) (string, error) {
 	if isActorType(f.strs("type")) {
-		return id
+		return id.String(), nil
 	}
-	if a := f.iri("actor"); a != "" {
-		return a
+	owner := ""
+	for _, key := range [...]string{"actor", "attributedTo"} {
+		for _, m := range f.each(key) {
+			s := rawIRI(m, false)
+			if s == "" {
+				continue
+			}
+			u, err := parseIRI(s)
+			if err != nil {
+				return "", fmt.Errorf("%s %q: %v", key, s, err)
+			}
+			if !sameOrigin(u, id) {
+				return "", fmt.Errorf("%s %s is not of the origin of id %s", key, s, id)
+			}
+			if owner == "" {
+				owner = s
+			}
+		}
 	}
-	return f.iri("attributedTo")
+	return owner, nil
 }
 
 func cloneObject(o *store.Object) *store.Object {
