@@ -21,6 +21,8 @@ import (
 //	GET /users/{name}/outbox        OutboxHandler
 //	GET /users/{name}/featured      FeaturedHandler
 //	GET /users/{name}/liked         LikedHandler
+//	GET /users/{name}/statuses/{id} ObjectHandler
+//	GET /users/{name}/activities/{id} ObjectHandler
 //	GET /actor                      InstanceHandler
 //	GET /actor/outbox               InstanceOutboxHandler
 //	GET /.well-known/webfinger      WebFingerHandler
@@ -38,6 +40,8 @@ func (d *Directory) Register(mux *http.ServeMux) {
 	mux.Handle("GET /users/{name}/outbox", d.OutboxHandler())
 	mux.Handle("GET /users/{name}/featured", d.FeaturedHandler())
 	mux.Handle("GET /users/{name}/liked", d.LikedHandler())
+	mux.Handle("GET /users/{name}/statuses/{id}", d.ObjectHandler())
+	mux.Handle("GET /users/{name}/activities/{id}", d.ObjectHandler())
 	mux.Handle("GET /actor", d.InstanceHandler())
 	mux.Handle("GET /actor/outbox", d.InstanceOutboxHandler())
 	mux.Handle("GET /.well-known/webfinger", d.WebFingerHandler())
