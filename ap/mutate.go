@@ -67,6 +67,32 @@ func CopyAddressing(activity, object vocab.Type) {
 	}
 }
 
+// ReferObjects replaces each object embedded in t's object property that
+// keep refuses by a bare reference to its id, and reports whether it changed
+// anything. Objects without an id are left as they are (there is nothing to
+// refer to). The inbox uses it to drop copies that the sender may not vouch
+// for, so that only the copy fetched from the object's own origin is used.
+func ReferObjects(t vocab.Type, keep func(id *url.URL, v vocab.Type) bool) bool {
+	o, ok := t.(WithObject)
+	if !ok || o.GetActivityStreamsObject() == nil {
+		return false
+	}
+	p := o.GetActivityStreamsObject()
+	changed := false
+	for i := range p.Len() {
+		it := p.At(i)
+		v := it.GetType()
+		if v == nil {
+			continue
+		}
+		if id := ID(v); id != nil && !keep(id, v) {
+			it.SetIRI(id)
+			changed = true
+		}
+	}
+	return changed
+}
+
 // TombstoneJSON returns the JSON of the Tombstone that replaces a deleted
 // object.
 func TombstoneJSON(id, formerType string, deleted time.Time) ([]byte, error) {

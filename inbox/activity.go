@@ -22,12 +22,16 @@ type Activity struct {
 	Type  string     // its type name, e.g. "Follow"
 	Actor *url.URL   // the actor, proven by the signature
 	Value vocab.Type // the parsed activity
-	Raw   []byte     // the body exactly as received
+	// Raw is the body as received, except that embedded copies of objects
+	// the actor cannot vouch for are replaced by their ids.
+	Raw []byte
 	// Signature is what the HTTP signature proved.
 	Signature *httpsig.Result
 	// Receiver is the owner of the personal inbox it arrived at; nil for
 	// the shared inbox.
 	Receiver *actor.Actor
+
+	answers []*actor.Actor // for an Accept or Reject: the local followers it answers, once admitted
 }
 
 // Listener handles one incoming activity. An error whose ap status is 5xx
@@ -85,19 +89,60 @@ func newActivity(v vocab.Type, raw []byte, sig *httpsig.Result, receiver *actor.
 	return &Activity{ID: id, Type: v.GetTypeName(), Actor: a, Value: v, Raw: raw, Signature: sig, Receiver: receiver}, nil
 }
 
-func (h *Handler) dispatch(ctx context.Context, a *Activity) error {
-	if !h.opts.DisableDefaults {
-		if err := h.sideEffects(ctx, a); err != nil {
-			return err
-		}
+// admit runs the checks that need the store but no network, before the
+// activity is stored, so that what they refuse changes nothing. An Accept
+// or Reject that claims to answer a Follow by a local actor must answer one
+// that actor sent to the signer's actor (see answeredFollows). With
+// Options.DisableDefaults the application decides, and nothing is refused
+// here.
+func (h *Handler) admit(ctx context.Context, act *Activity) error {
+	if h.opts.DisableDefaults || (act.Type != "Accept" && act.Type != "Reject") {
+		return nil
 	}
-	h.mu.RLock()
-	ls := append(append([]Listener(nil), h.listeners[a.Type]...), h.listeners[""]...)
-	h.mu.RUnlock()
-	for _, fn := range ls {
-		if err := fn(ctx, a); err != nil {
-			return err
-		}
+	if done, err := h.st.HasItem(ctx, processedKey, act.ID.String()); err != nil || done {
+		return err // a repeated delivery of an answer processed before
 	}
+	locals, claimed, err := h.answeredFollows(ctx, act)
+	if err != nil {
+		return err
+	}
+	if claimed && len(locals) == 0 {
+		return ap.Errorf(http.StatusForbidden, act.Type+" does not answer a Follow sent to its actor", nil)
+	}
+	act.answers = locals
+	return nil
+}
+
+// vouchesFor reports whether an activity by actor may carry v embedded as
+// the copy of object id: the object must share actor's origin, and so must
+// every attributedTo it names (FEP-fe34). Any other copy is unverified; it
+// is replaced by a reference, and the object is fetched from its origin.
+func vouchesFor(actor *url.URL) func(id *url.URL, v vocab.Type) bool {
+	return func(id *url.URL, v vocab.Type) bool {
+		if !ap.SameOrigin(id, actor) {
+			return false
+		}
+		for _, by := range ap.AttributedTo(v) {
+			if !ap.SameOrigin(by, id) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// distrust replaces the embedded objects the activity's actor cannot
+// vouch for by references to their ids, in both the parsed value and the
+// raw document: what is stored and what listeners see never carries an
+// unverified copy of someone else's object.
+func (a *Activity) distrust() error {
+	if !ap.ReferObjects(a.Value, vouchesFor(a.Actor)) {
+		return nil
+	}
+	raw, err := ap.Serialize(a.Value)
+	if err != nil {
+		return ap.Errorf(http.StatusBadRequest, "activity cannot be serialised", err)
+	}
+	a.Raw = raw
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"code.superseriousbusiness.org/activity/streams/vocab"
@@ -158,43 +159,151 @@ func (h *Handler) AnswerFollowRequest(ctx context.Context, local *actor.Actor, f
 	return ignoreNotFound(h.st.RemoveItem(ctx, FollowRequests(local), followID))
 }
 
-// ourFollow finds the Follow an Accept or Reject answers: a Follow we sent
-// (stored locally, by a local actor) whose object is the answering actor.
-func (h *Handler) ourFollow(ctx context.Context, id *url.URL, embedded vocab.Type, answerer *url.URL) (*actor.Actor, error) {
-	var follow vocab.Type
-	if o, err := h.st.GetObject(ctx, id.String()); err == nil && o.Local && o.Type == "Follow" {
-		if follow, err = ap.Parse(ctx, o.Data); err != nil {
-			return nil, fmt.Errorf("inbox: stored follow %s: %w", id, err)
+// answeredFollows works out which of our Follows an Accept or Reject
+// answers, and returns their local followers. It answers a Follow only when
+// a local actor sent that Follow to the answering actor and it is still
+// ours to answer (pending, or accepted already, which a repeated Accept or
+// a later Reject refers to): matched by the id of the stored Follow, or, for
+// servers that answer with a fresh or missing id, by the pair of actors of
+// a pending Follow we sent (store.PendingFollowKey).
+//
+// claimed reports whether the activity claims to answer a Follow by a
+// local actor at all: one that does and matches nothing is a forgery (or
+// stale) and is refused before anything is stored.
+func (h *Handler) answeredFollows(ctx context.Context, a *Activity) (locals []*actor.Actor, claimed bool, err error) {
+	ids, vals := ap.ObjectRefs(a.Value)
+	for _, v := range ap.EmbeddedObjects(a.Value) {
+		if ap.ID(v) == nil { // some servers embed the Follow without its id
+			ids, vals = append(ids, nil), append(vals, v)
 		}
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	} else if embedded != nil && embedded.GetTypeName() == "Follow" {
-		follow = embedded // a server that rewrote the id; trust only what we check below
 	}
-	if follow == nil {
-		return nil, nil
+	answerer := a.Actor.String()
+	for i, id := range ids {
+		var la *actor.Actor
+		var follows bool
+		if id != nil {
+			la, follows, err = h.answersStoredFollow(ctx, id, answerer)
+			if err != nil {
+				return nil, false, err
+			}
+		}
+		if !follows && vals[i] != nil && vals[i].GetTypeName() == "Follow" {
+			la, follows, err = h.answersPendingFollow(ctx, a, vals[i])
+			if err != nil {
+				return nil, false, err
+			}
+		}
+		claimed = claimed || follows
+		if la != nil && !slices.ContainsFunc(locals, func(x *actor.Actor) bool { return x.IRI().String() == la.IRI().String() }) {
+			locals = append(locals, la)
+		}
 	}
-	followers := ap.Actors(follow)
-	objs, _ := ap.ObjectRefs(follow)
-	if len(followers) != 1 || len(objs) != 1 || objs[0].String() != answerer.String() {
-		return nil, nil
-	}
-	return h.localActor(ctx, followers[0])
+	return locals, claimed, nil
 }
 
-func (h *Handler) onAcceptReject(ctx context.Context, a *Activity) error {
-	ids, vals := ap.ObjectRefs(a.Value)
-	for i, id := range ids {
-		local, err := h.ourFollow(ctx, id, vals[i], a.Actor)
+// answersStoredFollow checks id against the Follows we stored: follows
+// reports whether id is a local Follow (or names one), la its follower
+// when answerer is the one it was sent to and it is still pending or
+// accepted.
+func (h *Handler) answersStoredFollow(ctx context.Context, id *url.URL, answerer string) (la *actor.Actor, follows bool, err error) {
+	o, err := h.st.GetObject(ctx, id.String())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
+	} else if err != nil {
+		return nil, false, err
+	}
+	if !o.Local || o.Type != "Follow" {
+		return nil, false, nil
+	}
+	follow, err := ap.Parse(ctx, o.Data)
+	if err != nil {
+		return nil, true, fmt.Errorf("inbox: stored follow %s: %w", id, err)
+	}
+	followers, objs := ap.Actors(follow), ap.Objects(follow)
+	if len(followers) != 1 || len(objs) != 1 || objs[0].String() != answerer {
+		return nil, true, nil
+	}
+	local, err := h.localActor(ctx, followers[0])
+	if err != nil || local == nil {
+		return nil, true, err
+	}
+	ok, err := h.stillAnswerable(ctx, local, answerer, id.String())
+	if err != nil || !ok {
+		return nil, true, err
+	}
+	return local, true, nil
+}
+
+// answersPendingFollow matches an embedded Follow whose id we do not know
+// (a server that rewrote or dropped it) by the pair of actors: its follower
+// must be a local actor with a pending Follow of the answerer. Candidates
+// for the follower are the Follow's actor, the owner of the personal inbox
+// and the local actors the answer is addressed to.
+func (h *Handler) answersPendingFollow(ctx context.Context, a *Activity, follow vocab.Type) (la *actor.Actor, follows bool, err error) {
+	answerer := a.Actor.String()
+	if objs := ap.Objects(follow); len(objs) > 1 || (len(objs) == 1 && objs[0].String() != answerer) {
+		return nil, false, nil // a Follow of someone else: not an answer by this actor
+	}
+	var candidates []*url.URL
+	for _, f := range ap.Actors(follow) {
+		if h.actors.IsLocal(f) {
+			follows = true
+			candidates = append(candidates, f)
+		}
+	}
+	if a.Receiver != nil {
+		candidates = append(candidates, a.Receiver.IRI())
+	}
+	candidates = append(candidates, ap.Recipients(a.Value)...)
+	for _, c := range candidates {
+		local, err := h.localActor(ctx, c)
 		if err != nil {
-			return err
+			return nil, follows, err
 		}
 		if local == nil {
 			continue
 		}
-		following, reverse := local.Following().String(), localFollowersKey(a.Actor.String())
+		_, err = h.st.GetValue(ctx, store.PendingFollowKey(local.IRI().String(), answerer))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, follows, err
+		}
+		return local, true, nil
+	}
+	return nil, follows, nil
+}
+
+// stillAnswerable reports whether local's Follow followID of remote may
+// still be answered: it is the pending one, or remote already accepted it.
+// A Follow that was undone (or superseded by a newer one) is not.
+func (h *Handler) stillAnswerable(ctx context.Context, local *actor.Actor, remote, followID string) (bool, error) {
+	pending, err := h.st.GetValue(ctx, store.PendingFollowKey(local.IRI().String(), remote))
+	switch {
+	case err == nil:
+		return string(pending) == followID, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return false, err
+	}
+	return h.st.HasItem(ctx, local.Following().String(), remote)
+}
+
+func (h *Handler) onAcceptReject(ctx context.Context, a *Activity) error {
+	locals := a.answers
+	if locals == nil {
+		var err error
+		if locals, _, err = h.answeredFollows(ctx, a); err != nil {
+			return err
+		}
+	}
+	remote := a.Actor.String()
+	for _, local := range locals {
+		if err := ignoreNotFound(h.st.DeleteValue(ctx, store.PendingFollowKey(local.IRI().String(), remote))); err != nil {
+			return err
+		}
+		following, reverse := local.Following().String(), localFollowersKey(remote)
 		if a.Type == "Accept" {
-			if err := ignoreExists(h.st.AddItem(ctx, following, a.Actor.String())); err != nil {
+			if err := ignoreExists(h.st.AddItem(ctx, following, remote)); err != nil {
 				return err
 			}
 			if err := ignoreExists(h.st.AddItem(ctx, reverse, local.IRI().String())); err != nil {
@@ -202,7 +311,7 @@ func (h *Handler) onAcceptReject(ctx context.Context, a *Activity) error {
 			}
 			continue
 		}
-		if err := ignoreNotFound(h.st.RemoveItem(ctx, following, a.Actor.String())); err != nil {
+		if err := ignoreNotFound(h.st.RemoveItem(ctx, following, remote)); err != nil {
 			return err
 		}
 		if err := ignoreNotFound(h.st.RemoveItem(ctx, reverse, local.IRI().String())); err != nil {
@@ -261,25 +370,22 @@ func (h *Handler) onUndo(ctx context.Context, a *Activity) error {
 
 // onCreateUpdate stores the objects a Create or Update carries. An embedded
 // object is trusted only when it shares the actor's origin and names the
-// actor as its author; one of another origin, or given by IRI, is fetched
-// from its origin.
+// actor as its author; one of another origin was replaced by its IRI
+// (distrust) and, like any given by IRI, is fetched from its origin.
 func (h *Handler) onCreateUpdate(ctx context.Context, a *Activity) error {
 	ids, vals := ap.ObjectRefs(a.Value)
 	for i, id := range ids {
 		v := vals[i]
 		if v == nil {
+			// Given by IRI, or a copy the actor could not vouch for (see
+			// distrust; a Lemmy moderator updating a community, say):
+			// fetched from its origin.
+			h.fetch(ctx, id)
 			if a.Type == "Create" {
-				h.fetch(ctx, id)
 				if err := h.addToTimelines(ctx, a); err != nil {
 					return err
 				}
 			}
-			continue
-		}
-		if !ap.SameOrigin(id, a.Actor) {
-			// Never trust a copy of someone else's object: fetch it from
-			// its origin (a Lemmy moderator updating a community, say).
-			h.fetch(ctx, id)
 			continue
 		}
 		owner := a.Actor.String()

@@ -77,6 +77,8 @@ type Handler struct {
 
 	mu        sync.RWMutex
 	listeners map[string][]Listener // by type name; "" for every type
+
+	inFlight keyedLock // one request at a time per activity id
 }
 
 // New returns an inbox Handler that keeps state in st, knows local actors
@@ -165,13 +167,22 @@ const claimTimeout = time.Minute
 // process stores the activity once and runs its effects. It is the part of
 // the pipeline after authentication.
 func (h *Handler) process(ctx context.Context, act *Activity) error {
-	id := act.ID.String()
 	if h.actors.IsLocal(act.ID) {
 		return h.processLocal(ctx, act)
 	}
+	if err := act.distrust(); err != nil {
+		return err
+	}
+	id := act.ID.String()
+	unlock := h.inFlight.lock(id)
+	defer unlock()
+	if err := h.admit(ctx, act); err != nil {
+		return err
+	}
 	rec := &store.Object{IRI: id, Type: act.Type, Actor: act.Actor.String(), Data: act.Raw}
+	resume := progress{}
 	if err := h.st.CreateObject(ctx, rec); errors.Is(err, store.ErrExists) {
-		again, err := h.unfinished(ctx, id)
+		p, again, err := h.unfinished(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -181,21 +192,11 @@ func (h *Handler) process(ctx context.Context, act *Activity) error {
 			// actor's home timeline.
 			return h.fileForReceiver(ctx, act)
 		}
+		resume = p
 	} else if err != nil {
 		return fmt.Errorf("inbox: store activity: %w", err)
 	}
-	err := h.dispatch(ctx, act)
-	if err != nil && ap.StatusOf(err) >= 500 {
-		// Forget the activity so the sender's retry is processed again.
-		if derr := h.st.DeleteObject(context.WithoutCancel(ctx), id); derr != nil {
-			h.log.Error("inbox: forgetting failed activity", "id", id, "err", derr)
-		}
-		return err
-	}
-	if merr := h.st.AddItem(context.WithoutCancel(ctx), processedKey, id); merr != nil && !errors.Is(merr, store.ErrExists) {
-		return fmt.Errorf("inbox: mark processed: %w", merr)
-	}
-	return err
+	return h.run(ctx, act, id, resume)
 }
 
 // processLocal handles an activity of our own, delivered in process to a
@@ -206,13 +207,79 @@ func (h *Handler) processLocal(ctx context.Context, act *Activity) error {
 	if act.Receiver != nil {
 		marker += act.Receiver.IRI().String()
 	}
+	unlock := h.inFlight.lock(marker)
+	defer unlock()
 	if done, err := h.st.HasItem(ctx, processedKey, marker); err != nil || done {
 		return err
 	}
-	if err := h.dispatch(ctx, act); err != nil {
+	p, _, err := h.loadProgress(ctx, marker)
+	if err != nil {
 		return err
 	}
-	return ignoreExists(h.st.AddItem(context.WithoutCancel(ctx), processedKey, marker))
+	return h.run(ctx, act, marker, p)
+}
+
+// run applies the default side effects and then the listeners, resuming
+// after what an earlier attempt (p) finished: a retried activity never
+// repeats an effect that already happened. The progress is recorded under
+// key after each step that has another after it; when everything is done,
+// key is marked processed.
+//
+// An error with a 5xx status (or none) leaves the activity unfinished and
+// released, so that the sender's retry resumes it at once; a 4xx error
+// ends it: it stays recorded, marked processed, and the error is answered.
+func (h *Handler) run(ctx context.Context, act *Activity, key string, p progress) error {
+	h.mu.RLock()
+	ls := append(append([]Listener(nil), h.listeners[act.Type]...), h.listeners[""]...)
+	h.mu.RUnlock()
+	saved := p != progress{}
+	save := func(p progress) error {
+		saved = true
+		return h.saveProgress(context.WithoutCancel(ctx), key, p)
+	}
+	err := func() error {
+		if !p.Effects {
+			if !h.opts.DisableDefaults {
+				if err := h.sideEffects(ctx, act); err != nil {
+					return err
+				}
+			}
+			p.Effects = true
+			if len(ls) > p.Listeners {
+				if err := save(p); err != nil {
+					return err
+				}
+			}
+		}
+		for p.Listeners < len(ls) {
+			if err := ls[p.Listeners](ctx, act); err != nil {
+				return err
+			}
+			p.Listeners++
+			if p.Listeners < len(ls) {
+				if err := save(p); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}()
+	if err != nil && ap.StatusOf(err) >= 500 {
+		p.Released = true
+		if serr := save(p); serr != nil {
+			h.log.Error("inbox: recording progress of failed activity", "id", key, "err", serr)
+		}
+		return err
+	}
+	if merr := h.st.AddItem(context.WithoutCancel(ctx), processedKey, key); merr != nil && !errors.Is(merr, store.ErrExists) {
+		return fmt.Errorf("inbox: mark processed: %w", merr)
+	}
+	if saved {
+		if derr := h.st.DeleteValue(context.WithoutCancel(ctx), progressKey(key)); derr != nil && !errors.Is(derr, store.ErrNotFound) {
+			h.log.Warn("inbox: forgetting progress", "id", key, "err", derr)
+		}
+	}
+	return err
 }
 
 // fileForReceiver puts a duplicate Create or Announce that came to a
@@ -225,17 +292,26 @@ func (h *Handler) fileForReceiver(ctx context.Context, act *Activity) error {
 }
 
 // unfinished reports whether an activity already stored must be processed
-// again: it was never marked processed and its claim is stale.
-func (h *Handler) unfinished(ctx context.Context, id string) (bool, error) {
+// again, and from where: it was never marked processed, and either an
+// earlier attempt failed and released it, or its claim is stale (the
+// process handling it died).
+func (h *Handler) unfinished(ctx context.Context, id string) (progress, bool, error) {
 	done, err := h.st.HasItem(ctx, processedKey, id)
 	if err != nil || done {
-		return false, err
+		return progress{}, false, err
+	}
+	p, found, err := h.loadProgress(ctx, id)
+	if err != nil {
+		return progress{}, false, err
+	}
+	if found && p.Released {
+		return p, true, nil
 	}
 	old, err := h.st.GetObject(ctx, id)
 	if err != nil {
-		return false, ignoreNotFound(err)
+		return progress{}, false, ignoreNotFound(err)
 	}
-	return time.Since(old.Created) > claimTimeout, nil
+	return p, time.Since(old.Created) > claimTimeout, nil
 }
 
 func readBody(r *http.Request, limit int64) ([]byte, error) {

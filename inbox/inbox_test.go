@@ -32,8 +32,10 @@ type rig struct {
 	seq        int
 }
 
-func newRig(t testing.TB) *rig {
-	n := aptest.NewNetwork(t, nil)
+func newRig(t testing.TB) *rig { return newRigWith(t, nil) }
+
+func newRigWith(t testing.TB, opts *aptest.Options) *rig {
+	n := aptest.NewNetwork(t, opts)
 	r := &rig{t: t, n: n, a: n.Instance("a.example"), b: n.Instance("b.example")}
 	r.alice, r.eve, r.bob = r.a.User("alice"), r.a.User("eve"), r.b.User("bob")
 	r.srv = httptest.NewServer(r.b.Handler)
@@ -41,12 +43,18 @@ func newRig(t testing.TB) *rig {
 	return r
 }
 
-// follow returns a fresh Follow of bob by alice.
+// follow returns a fresh Follow of bob by alice, recorded on alice's server
+// as sent (stored, and pending its answer), as its outbox would.
 func (r *rig) follow() (id string, body []byte) {
+	r.t.Helper()
 	r.seq++
 	id = fmt.Sprintf("%s/follows/%d", r.alice.IRI(), r.seq)
-	return id, fmt.Appendf(nil, `{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Follow","actor":%q,"object":%q}`,
+	body = fmt.Appendf(nil, `{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Follow","actor":%q,"object":%q}`,
 		id, r.alice.IRI(), r.bob.IRI())
+	ctx := context.Background()
+	require.NoError(r.t, r.a.Store.PutObject(ctx, &store.Object{IRI: id, Type: "Follow", Actor: r.alice.IRI().String(), Local: true, Data: body}))
+	require.NoError(r.t, r.a.Store.PutValue(ctx, store.PendingFollowKey(r.alice.IRI().String(), r.bob.IRI().String()), []byte(id), time.Time{}))
+	return id, body
 }
 
 type reqOpts struct {

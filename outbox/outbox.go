@@ -115,8 +115,9 @@ func New(st store.Store, actors *actor.Directory, tr ap.Transport, resolver Acto
 //
 // Post runs the sender-side effects of the core activities: a Create stores
 // its object, a Delete of a local object leaves a Tombstone, a Like is added
-// to from's liked collection, and an Undo(Follow) removes the followee from
-// from's following collection.
+// to from's liked collection, a Follow is recorded as pending until it is
+// answered (store.PendingFollowKey), and an Undo(Follow) removes the
+// followee from from's following collection and forgets the pending Follow.
 func (o *Outbox) Post(ctx context.Context, from *actor.Actor, activity vocab.Type) (*url.URL, error) {
 	now := o.opts.Clock().UTC()
 	if acts := ap.Actors(activity); len(acts) == 0 {
@@ -270,6 +271,15 @@ func (o *Outbox) senderEffects(ctx context.Context, from *actor.Actor, activity 
 				return err
 			}
 		}
+	case "Follow":
+		// Remember the Follow until it is answered or undone: only an
+		// Accept or Reject of a Follow recorded here changes anything.
+		id := ap.ID(activity)
+		for _, target := range iris {
+			if err := o.st.PutValue(ctx, store.PendingFollowKey(from.IRI().String(), target.String()), []byte(id.String()), time.Time{}); err != nil {
+				return fmt.Errorf("outbox: record follow: %w", err)
+			}
+		}
 	case "Like":
 		for _, iri := range iris {
 			if err := o.st.AddItem(ctx, from.Liked().String(), iri.String()); err != nil && !errors.Is(err, store.ErrExists) {
@@ -302,6 +312,12 @@ func (o *Outbox) senderEffects(ctx context.Context, from *actor.Actor, activity 
 			}
 			for _, target := range ap.Objects(v) {
 				if err := o.st.RemoveItem(ctx, coll, target.String()); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				if undone.Type != "Follow" {
+					continue
+				}
+				if err := o.st.DeleteValue(ctx, store.PendingFollowKey(from.IRI().String(), target.String())); err != nil && !errors.Is(err, store.ErrNotFound) {
 					return err
 				}
 			}

@@ -43,6 +43,9 @@ type Options struct {
 	Logger *slog.Logger
 	// SettleTimeout bounds Settle; default 10s.
 	SettleTimeout time.Duration
+	// Store returns the store of the instance at host; nil means a new
+	// memstore for each. A test can wrap the store to watch what is written.
+	Store func(host string) store.Store
 }
 
 // Network is a set of in-process instances that federate with each other.
@@ -148,7 +151,10 @@ func (n *Network) Instance(host string) *Instance {
 
 func (n *Network) newInstance(host string) (*Instance, error) {
 	ctx := n.ctx
-	st := memstore.New()
+	var st store.Store = memstore.New()
+	if n.opts.Store != nil {
+		st = n.opts.Store(host)
+	}
 	log := n.opts.Logger.With("instance", host)
 	actors := actor.NewDirectory(st, host, &actor.Options{Scheme: "https", Logger: log})
 	inst, err := actors.Instance(ctx)
