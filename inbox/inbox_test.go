@@ -200,6 +200,11 @@ func TestInboxForeignEmbeddedObjectRejected(t *testing.T) {
 	assert.Equal(t, http.StatusAccepted, r.post(body, reqOpts{signer: r.alice.Signer()}))
 	_, err := r.b.Store.GetObject(context.Background(), forged)
 	assert.ErrorIs(t, err, store.ErrNotFound)
+	// The Create is kept, referring to the object by its id only.
+	create, err := r.b.Store.GetObject(context.Background(), r.alice.IRI().String()+"/creates/1")
+	require.NoError(t, err)
+	assert.NotContains(t, string(create.Data), `"content"`)
+	assert.Contains(t, string(create.Data), forged)
 }
 
 // A crash after an activity was stored but before its effects finished
