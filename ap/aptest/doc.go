@@ -8,9 +8,13 @@
 // verified on arrival: in process by default, or over loopback sockets with
 // Options.Sockets.
 //
+// In a test, alice on a.example follows bob on b.example (ExampleNetwork
+// runs this):
+//
 //	n := aptest.NewNetwork(t, nil)
 //	a, b := n.Instance("a.example"), n.Instance("b.example")
 //	alice, bob := a.User("alice"), b.User("bob")
-//	a.Follow(alice, bob.IRI())
-//	n.Settle()
+//	a.Post(alice, ap.NewFollow(nil, alice.IRI(), bob.IRI()))
+//	n.Settle() // the Follow and bob's Accept are delivered and processed
+//	b.Has(bob.Followers().String(), alice.IRI().String()) // true
 package aptest
