@@ -33,6 +33,9 @@ type Object struct {
 	IRI   string // the document's id; the primary key
 	Type  string // its ActivityStreams type, e.g. "Note", "Create", "Person"
 	Actor string // who it belongs to: actor of an activity, attributedTo of an object, "" if unknown
+	// InReplyTo is the IRI of the object this one replies to ("" if none),
+	// the index threads are read by.
+	InReplyTo string
 	// Local is true for documents this server created.
 	Local bool
 	// Data is the JSON document. For a deleted object it is its Tombstone.
@@ -41,6 +44,9 @@ type Object struct {
 	// last written. Drivers set both (callers may leave them zero).
 	Created time.Time
 	Updated time.Time
+	// Seq orders objects by first insertion across the store; drivers of
+	// the Driver interface set it (0 from the older Objects drivers).
+	Seq int64
 }
 
 // Objects stores documents by IRI.
