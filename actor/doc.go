@@ -3,7 +3,8 @@
 // host-meta, NodeInfo, and the followers, following and outbox
 // collections.
 //
-// A Directory is created for one host over a store.Store:
+// A Directory is created for one host over a store.Store (Example runs
+// this and fetches what it serves):
 //
 //	d := actor.NewDirectory(st, "social.example", nil)
 //	alice, err := d.Create(ctx, "alice")

@@ -13,7 +13,8 @@ import (
 
 func Example() {
 	ctx := context.Background()
-	d := actor.NewDirectory(memstore.New(), "social.example", nil)
+	st := memstore.New()
+	d := actor.NewDirectory(st, "social.example", nil)
 	alice, err := d.Create(ctx, "alice")
 	if err != nil {
 		fmt.Println(err)

@@ -6,12 +6,13 @@
 // Content-Digest (RFC 9530) binding the body.
 //
 // A Signer signs outgoing requests with one actor key; it implements
-// ap.RequestSigner, so an ap.Transport can use it directly:
+// ap.RequestSigner, so an ap.Transport can use it directly (ExampleSigner
+// runs this; Example shows a Verifier receiving such a request):
 //
 //	s, err := httpsig.NewSigner("https://example.com/users/alice#main-key", key, nil)
 //	...
 //	err = s.SignRequest(req, body) // Date, Host, Digest, Signature
-//	err = s.SignRequestScheme(req, body, httpsig.SchemeRFC9421)
+//	err = s.SignRequestScheme(req, body, httpsig.SchemeRFC9421) // Content-Digest, Signature-Input, Signature
 //
 // A Verifier checks incoming requests. It finds keys through a KeyResolver
 // (deref.Resolver implements it, caching parsed keys so no PEM is parsed per

@@ -5,11 +5,15 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 
 	"github.com/slothpub/slothpub/httpsig"
 )
@@ -64,4 +68,38 @@ func Example() {
 	// draft-cavage-12 from https://a.example/users/alice: {"type":"Follow"}
 	// 202 Accepted
 	// 401 Unauthorized
+}
+
+// A Signer signs a POST with draft-cavage-12 (what every fediverse server
+// verifies) or, on request, with RFC 9421.
+func ExampleSigner() {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	s, err := httpsig.NewSigner("https://example.com/users/alice#main-key", key, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	body := []byte(`{"type":"Follow"}`)
+	req, _ := http.NewRequest(http.MethodPost, "https://remote.example/inbox", bytes.NewReader(body))
+	err = s.SignRequest(req, body) // Date, Host, Digest, Signature
+	fmt.Println(err, signedHeaders(req))
+	fmt.Println(strings.HasPrefix(req.Header.Get("Signature"), `keyId="https://example.com/users/alice#main-key",algorithm="rsa-sha256",`))
+
+	req, _ = http.NewRequest(http.MethodPost, "https://remote.example/inbox", bytes.NewReader(body))
+	err = s.SignRequestScheme(req, body, httpsig.SchemeRFC9421) // Content-Digest, Signature-Input, Signature
+	fmt.Println(err, signedHeaders(req))
+	// Output:
+	// <nil> [Date Digest Host Signature]
+	// true
+	// <nil> [Content-Digest Host Signature Signature-Input]
+}
+
+// signedHeaders lists the header names a request carries, Host included.
+func signedHeaders(r *http.Request) []string {
+	names := slices.Sorted(maps.Keys(r.Header))
+	if r.Header.Get("Host") == "" && r.Host != "" {
+		names = append(names, "Host")
+		slices.Sort(names)
+	}
+	return names
 }

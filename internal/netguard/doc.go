@@ -8,6 +8,8 @@
 // inside net.Dialer after resolution, on the exact address being
 // connected to, and refuses loopback, private, link-local and other
 // non-public ranges, including their IPv4-mapped, 6to4 and NAT64 forms.
+// ExampleControl dials a loopback listener through such a dialer:
 //
 //	d := &net.Dialer{Control: netguard.Control}
+//	_, err = d.DialContext(ctx, "tcp", "127.0.0.1:8080") // errors.Is(err, netguard.ErrForbidden)
 package netguard

@@ -15,7 +15,8 @@
 // with an error wrapping store.ErrNotFound (never a panic, never a silent
 // restart from the newest item).
 //
-// A third-party driver's test is a few lines:
+// A third-party driver's test is a few lines (ExampleRun is this file
+// with memstore in mystore's place):
 //
 //	package mystore_test
 //
@@ -39,7 +40,12 @@
 //	}
 //
 //	func BenchmarkItemsPage(b *testing.B) {
-//		storetest.BenchItemsPage(b, newBenchStore(b))
+//		s, err := mystore.Open(b.Context(), mystore.TestDSN(b))
+//		if err != nil {
+//			b.Fatal(err)
+//		}
+//		b.Cleanup(func() { s.Close() })
+//		storetest.BenchItemsPage(b, s)
 //	}
 //
 // BenchCreateObject and BenchItemsPage are shared benchmarks, so figures of

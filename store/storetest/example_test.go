@@ -9,14 +9,25 @@ import (
 )
 
 // A driver's test file runs the suite with a constructor that returns a new,
-// empty store for each subtest.
+// empty store for each subtest, and the shared benchmarks on one store. This
+// is the package doc's mystore_test.go with memstore in mystore's place; it
+// compiles but does not run, since the suite needs a *testing.T
+// (store/memstore's own tests run it).
 func ExampleRun() {
-	// In the driver's package, e.g. mystore_test.go:
+	// func TestConformance(t *testing.T) {
 	testConformance := func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) store.Store {
-			s := memstore.New() // mystore.Open(t.Context(), ...), closed in t.Cleanup
+			s := memstore.New() // s, err := mystore.Open(t.Context(), mystore.TestDSN(t))
+			// t.Cleanup(func() { s.Close() }): memstore has nothing to close
 			return s
 		})
 	}
-	_ = testConformance // a Test function in the driver's package
+
+	// func BenchmarkItemsPage(b *testing.B) {
+	benchmarkItemsPage := func(b *testing.B) {
+		s := memstore.New() // s, err := mystore.Open(b.Context(), mystore.TestDSN(b)); b.Cleanup(...)
+		storetest.BenchItemsPage(b, s)
+	}
+
+	_, _ = testConformance, benchmarkItemsPage
 }
