@@ -35,9 +35,11 @@ type Activity struct {
 }
 
 // Listener handles one incoming activity. An error whose ap status is 5xx
-// (or that carries none) makes the inbox answer 500 and forget the
-// activity, so the sender retries; an *ap.Error with a 4xx status is
-// answered as such and the activity stays recorded.
+// (or that carries none) makes the inbox answer 500, so the sender retries;
+// the retry runs this listener and the ones after it again, never the
+// default side effects nor the listeners that already succeeded. An
+// *ap.Error with a 4xx status is answered as such and ends the activity's
+// processing: it stays recorded and is not run again.
 type Listener func(ctx context.Context, a *Activity) error
 
 // On registers fn for activities of the given type name ("Follow",
