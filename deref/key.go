@@ -52,23 +52,20 @@ func (r *Resolver) ResolveKey(ctx context.Context, keyID string, refresh bool) (
 	if refresh {
 		flight = "keyforce\x00" + keyID
 	}
-	for attempt := 0; ; attempt++ {
-		v, err, _ := r.flights.Do(flight, func() (any, error) {
-			if k, err := r.cachedKey(ctx, keyID, maxAge); k != nil || err != nil {
-				return k, err
-			}
-			return r.fetchKey(ctx, keyID, ku, refresh)
-		})
-		if err != nil {
-			if attempt < 2 && ctx.Err() == nil &&
-				(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-				continue
-			}
-			return nil, err
+	// The key's documents are fetched inside this flight by object flights
+	// of their own; share retries neither level on a timeout, so one
+	// silent server costs one GET however the flights nest.
+	v, err := r.share(ctx, flight, func() (any, error) {
+		if k, err := r.cachedKey(ctx, keyID, maxAge); k != nil || err != nil {
+			return k, err
 		}
-		k := *v.(*httpsig.PublicKey)
-		return &k, nil
+		return r.fetchKey(ctx, keyID, ku, refresh)
+	})
+	if err != nil {
+		return nil, err
 	}
+	k := *v.(*httpsig.PublicKey)
+	return &k, nil
 }
 
 // cachedKey returns the key from memory or the store if it was fetched

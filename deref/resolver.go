@@ -235,28 +235,22 @@ func (r *Resolver) object(ctx context.Context, u *url.URL, force bool) (*store.O
 	if force {
 		key = "objforce\x00" + iri
 	}
-	// A shared fetch runs under the context of the caller that started it.
-	// When that caller gives up, the others retry under their own context.
-	for attempt := 0; ; attempt++ {
-		v, err, _ := r.flights.Do(key, func() (any, error) {
-			if !force {
-				// A flight that finished just before this one started
-				// may have stored the document already.
-				if o, err := r.cached(ctx, iri); o != nil || err != nil {
-					return o, err
-				}
+	// A shared fetch runs under the context of the caller that started it;
+	// share retries only when that caller gave up, never a timeout.
+	v, err := r.share(ctx, key, func() (any, error) {
+		if !force {
+			// A flight that finished just before this one started
+			// may have stored the document already.
+			if o, err := r.cached(ctx, iri); o != nil || err != nil {
+				return o, err
 			}
-			return r.fetch(ctx, u)
-		})
-		if err != nil {
-			if attempt < 2 && ctx.Err() == nil &&
-				(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-				continue
-			}
-			return nil, err
 		}
-		return cloneObject(v.(*store.Object)), nil
+		return r.fetch(ctx, u)
+	})
+	if err != nil {
+		return nil, err
 	}
+	return cloneObject(v.(*store.Object)), nil
 }
 
 // cached returns the stored copy of iri if it is fresh (or local), nil if
