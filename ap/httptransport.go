@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slothpub/slothpub/httpsig"
@@ -47,6 +49,18 @@ var (
 	ErrUnsupportedScheme = errors.New("ap: unsupported URL scheme")
 )
 
+// DefaultMaxPerHost is the default of HTTPTransportOptions.MaxPerHost: a
+// few concurrent requests keep a busy peer's deliveries and fetches
+// moving, and a slow or hostile one cannot tie up more than that many of
+// ours (nor be flooded by us).
+const DefaultMaxPerHost = 8
+
+// DNSResolver looks up the IP addresses of a host name (network is "ip",
+// "ip4" or "ip6"), as *net.Resolver does. See HTTPTransportOptions.Resolver.
+type DNSResolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
 // HTTPTransportOptions configures NewHTTPTransport. The zero value (and
 // nil) gives the defaults documented per field.
 type HTTPTransportOptions struct {
@@ -63,12 +77,35 @@ type HTTPTransportOptions struct {
 	// MaxRedirects caps the redirect chain; default 5. A negative value
 	// follows no redirect at all.
 	MaxRedirects int
+	// MaxPerHost caps the requests in flight to one host name at once,
+	// across every caller of this transport (a slot is held from the
+	// request until its response body is read, per redirect hop); default
+	// DefaultMaxPerHost. A request waits for a slot within its context and
+	// Timeout. A negative value removes the cap.
+	MaxPerHost int
 	// AllowPrivate lets the built-in RoundTripper reach loopback, private
 	// and link-local addresses. Only for tests and closed networks.
 	AllowPrivate bool
+	// Resolver, if set, looks up the addresses of the hosts the built-in
+	// RoundTripper connects to, in place of net.DefaultResolver. A
+	// *net.Resolver (pointed at another DNS server with its Dial field)
+	// implements it, and so does a test's fake. The private-address guard
+	// stays on: each address the Resolver answers is checked when it is
+	// dialled (unless AllowPrivate), and a name is resolved once per dial,
+	// so that what is checked is what is connected to.
+	Resolver DNSResolver
+	// DialContext, if set, opens the built-in RoundTripper's TCP
+	// connections in place of a net.Dialer with DialTimeout. It sits
+	// beneath the guard: it is called only with an address that passed
+	// the check, as an IP literal with port ("192.0.2.1:443"), and must
+	// connect to exactly that address (no name resolution, no proxy) for
+	// the guard to mean anything. ctx bounds it; DialTimeout does not
+	// apply. Tests use it to map public addresses to loopback listeners.
+	DialContext func(ctx context.Context, network, address string) (net.Conn, error)
 	// RoundTripper, if set, is used instead of the built-in guarded one
-	// (for in-process networks in tests). The private-address guard is
-	// then the RoundTripper's business.
+	// (for in-process networks in tests); Resolver and DialContext are
+	// then unused. The private-address guard is then the RoundTripper's
+	// business. MaxPerHost applies to it too.
 	RoundTripper http.RoundTripper
 	// Logger receives debug records about redirects and failures; nil
 	// discards them.
@@ -182,7 +219,13 @@ func NewHTTPTransport(opts *HTTPTransportOptions) *HTTPTransport {
 	}
 	rt := o.RoundTripper
 	if rt == nil {
-		rt = newRoundTripper(o.DialTimeout, o.AllowPrivate)
+		rt = newRoundTripper(&o)
+	}
+	switch {
+	case o.MaxPerHost == 0:
+		rt = &hostLimiter{next: rt, max: DefaultMaxPerHost}
+	case o.MaxPerHost > 0:
+		rt = &hostLimiter{next: rt, max: o.MaxPerHost}
 	}
 	return &HTTPTransport{
 		client: &http.Client{
@@ -201,14 +244,28 @@ func NewHTTPTransport(opts *HTTPTransportOptions) *HTTPTransport {
 	}
 }
 
-func newRoundTripper(dialTimeout time.Duration, allowPrivate bool) *http.Transport {
-	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
-	if !allowPrivate {
-		d.Control = netguard.Control
+// newRoundTripper is the built-in RoundTripper: every connection goes
+// through a netguard.Dialer, which resolves the name (o.Resolver), checks
+// each address (unless o.AllowPrivate) and dials it by IP (o.DialContext,
+// else a net.Dialer that checks the socket address once more).
+func newRoundTripper(o *HTTPTransportOptions) *http.Transport {
+	g := &netguard.Dialer{Dial: o.DialContext}
+	if o.Resolver != nil {
+		g.Resolver = o.Resolver
+	}
+	if o.AllowPrivate {
+		g.Allow = func(netip.Addr) bool { return true }
+	}
+	if g.Dial == nil {
+		d := &net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}
+		if !o.AllowPrivate {
+			d.Control = netguard.Control
+		}
+		g.Dial = d.DialContext
 	}
 	return &http.Transport{
 		Proxy:                 nil, // a proxy would dial on our behalf, bypassing the guard
-		DialContext:           d.DialContext,
+		DialContext:           g.DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
 		MaxIdleConnsPerHost:   4,
@@ -396,4 +453,81 @@ func redact(u *url.URL) string {
 	c := *u
 	c.User = nil
 	return c.String()
+}
+
+// hostLimiter is a RoundTripper that lets at most max requests to one host
+// name be in flight at once. A slot is taken before the request is sent
+// (waiting for it ends with the request's context) and given back when
+// the response body is closed, or at once when there is no response.
+// Hosts without requests in flight hold no memory.
+type hostLimiter struct {
+	next http.RoundTripper
+	max  int
+
+	mu    sync.Mutex
+	hosts map[string]*hostSlots
+}
+
+type hostSlots struct {
+	slots chan struct{} // one element per request in flight
+	users int           // requests holding or waiting for a slot
+}
+
+func (l *hostLimiter) RoundTrip(req *http.Request) (*http.Response, error) {
+	host := strings.ToLower(req.URL.Hostname())
+	release, err := l.acquire(req.Context(), host)
+	if err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close() // a RoundTripper must close it, even on error
+		}
+		return nil, fmt.Errorf("waiting for a connection slot to %s: %w", host, err)
+	}
+	resp, err := l.next.RoundTrip(req)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
+	return resp, nil
+}
+
+func (l *hostLimiter) acquire(ctx context.Context, host string) (func(), error) {
+	l.mu.Lock()
+	if l.hosts == nil {
+		l.hosts = make(map[string]*hostSlots)
+	}
+	h := l.hosts[host]
+	if h == nil {
+		h = &hostSlots{slots: make(chan struct{}, l.max)}
+		l.hosts[host] = h
+	}
+	h.users++
+	l.mu.Unlock()
+	leave := func() {
+		l.mu.Lock()
+		if h.users--; h.users == 0 {
+			delete(l.hosts, host)
+		}
+		l.mu.Unlock()
+	}
+	select {
+	case h.slots <- struct{}{}:
+		var once sync.Once
+		return func() { once.Do(func() { <-h.slots; leave() }) }, nil
+	case <-ctx.Done():
+		leave()
+		return nil, ctx.Err()
+	}
+}
+
+// releasingBody gives the request's slot back when the body is closed.
+type releasingBody struct {
+	io.ReadCloser
+	release func()
+}
+
+func (b *releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.release()
+	return err
 }
