@@ -134,6 +134,17 @@ type HTTPTransportOptions struct {
 // non-public addresses, checking the address actually dialled. It is safe
 // for concurrent use.
 //
+// # Addresses and limits
+//
+// The built-in RoundTripper resolves each host name itself, once per new
+// connection (with HTTPTransportOptions.Resolver, default the system's),
+// and connects only to the answers that pass the private-address guard,
+// by IP; a redirect is followed by a new request, checked the same way.
+// Resolver and DialContext let tests and closed networks decide where
+// names go and how connections are made without switching the guard off
+// (only RoundTripper does that). At most MaxPerHost requests to one host
+// are in flight at once; the others wait, within their context.
+//
 // # Double knock
 //
 // The fediverse speaks two HTTP signature schemes, draft-cavage-12 and RFC

@@ -24,10 +24,9 @@ type DialFunc func(ctx context.Context, network, address string) (net.Conn, erro
 // other until one connects. Since the name is not resolved again between
 // the check and the connect, an answer that changes from a public to a
 // private address (DNS rebinding) is caught when it is dialled, whatever
-// the answer was a moment before.
-//
-//	d := &netguard.Dialer{}
-//	tr := &http.Transport{DialContext: d.DialContext, Proxy: nil}
+// the answer was a moment before. Its DialContext fits
+// http.Transport.DialContext (with Proxy nil: a proxy would dial on the
+// caller's behalf, past the check).
 //
 // The zero Dialer resolves with net.DefaultResolver, refuses what Allowed
 // refuses, and dials with a net.Dialer whose Control is Control (so the

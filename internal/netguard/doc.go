@@ -12,4 +12,9 @@
 //
 //	d := &net.Dialer{Control: netguard.Control}
 //	_, err = d.DialContext(ctx, "tcp", "127.0.0.1:8080") // errors.Is(err, netguard.ErrForbidden)
+//
+// Dialer does the same one level up, for callers that resolve names
+// themselves (a resolver hook, a test's fake DNS) or dial through a hook:
+// it resolves once, checks each answer with Allowed and dials only the
+// allowed addresses, by IP.
 package netguard
