@@ -58,6 +58,22 @@ type Options struct {
 	DisableDefaults bool
 	// Logger receives one line per rejected request; nil means slog.Default().
 	Logger *slog.Logger
+	// FetchTimeout bounds, together, all the fetching one request causes
+	// while it is answered: the signer's key (and the documents behind
+	// it) and, for now, the objects the default side effects dereference
+	// inline. It is a deadline on the request's context from the moment
+	// the request arrives; what is not done by then fails (a key not
+	// fetched in time is a 401, a side effect cut short a 5xx that the
+	// sender retries). Default DefaultFetchTimeout (5s); a negative value
+	// sets no deadline of the Handler's own.
+	FetchTimeout time.Duration
+	// MaxInFlight bounds the requests the Handler serves at once, over
+	// all its inboxes (mount one Handler for the personal and the shared
+	// inbox). A request beyond it is answered at once, before its body
+	// is read, with 503 Service Unavailable and Retry-After (FetchTimeout
+	// in whole seconds, rounded up). Default DefaultMaxInFlight; a
+	// negative value sets no bound.
+	MaxInFlight int
 }
 
 // Handler is the inbox endpoint. Mount it for both the personal and the
@@ -79,6 +95,8 @@ type Handler struct {
 	listeners map[string][]Listener // by type name; "" for every type
 
 	inFlight keyedLock // one request at a time per activity id
+
+	admission *admission // Options.MaxInFlight
 }
 
 // New returns an inbox Handler that keeps state in st, knows local actors
@@ -91,6 +109,13 @@ func New(st store.Store, actors *actor.Directory, verifier *httpsig.Verifier, op
 	if h.opts.MaxBodyBytes <= 0 {
 		h.opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if h.opts.FetchTimeout == 0 {
+		h.opts.FetchTimeout = DefaultFetchTimeout
+	}
+	if h.opts.MaxInFlight == 0 {
+		h.opts.MaxInFlight = DefaultMaxInFlight
+	}
+	h.admission = newAdmission(h.opts.MaxInFlight, h.opts.FetchTimeout)
 	h.log = h.opts.Logger
 	if h.log == nil {
 		h.log = slog.Default()
@@ -98,8 +123,21 @@ func New(st store.Store, actors *actor.Directory, verifier *httpsig.Verifier, op
 	return h
 }
 
-// ServeHTTP runs the inbox pipeline described in the package documentation.
+// ServeHTTP runs the inbox pipeline described in the package documentation,
+// within Options.MaxInFlight and Options.FetchTimeout.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.admission.enter() {
+		h.log.WarnContext(r.Context(), "inbox: busy, request refused", "status", http.StatusServiceUnavailable,
+			"path", r.URL.Path, "max_in_flight", h.opts.MaxInFlight)
+		h.admission.refuse(w)
+		return
+	}
+	defer h.admission.leave()
+	if h.opts.FetchTimeout > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), h.opts.FetchTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
 	if err := h.serve(r); err != nil {
 		status := ap.StatusOf(err)
 		lvl := slog.LevelInfo
