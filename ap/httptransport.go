@@ -61,6 +61,30 @@ type DNSResolver interface {
 	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
+type fetchDeadlineKey struct{}
+
+// WithFetchDeadline returns a copy of ctx that carries d as the deadline of
+// the requests made under it, and of nothing else ctx is used for: an
+// inbox gives each inbound request one deadline for all the fetching it
+// causes (however the fetches nest) without cutting short its store
+// writes. HTTPTransport ends every request made under the context by d,
+// waiting for a per-host slot included, with an error wrapping
+// context.DeadlineExceeded; other Transports should do the same (see
+// FetchDeadline). When ctx already carries an earlier deadline, that one
+// stays.
+func WithFetchDeadline(ctx context.Context, d time.Time) context.Context {
+	if old, ok := FetchDeadline(ctx); ok && old.Before(d) {
+		return ctx
+	}
+	return context.WithValue(ctx, fetchDeadlineKey{}, d)
+}
+
+// FetchDeadline returns the deadline WithFetchDeadline put in ctx, if any.
+func FetchDeadline(ctx context.Context) (time.Time, bool) {
+	d, ok := ctx.Value(fetchDeadlineKey{}).(time.Time)
+	return d, ok
+}
+
 // HTTPTransportOptions configures NewHTTPTransport. The zero value (and
 // nil) gives the defaults documented per field.
 type HTTPTransportOptions struct {
@@ -69,7 +93,8 @@ type HTTPTransportOptions struct {
 	// DialTimeout bounds each TCP connect; default 5s.
 	DialTimeout time.Duration
 	// Timeout bounds a whole Get or Post, redirects and body included;
-	// default 30s. The caller's context may set a shorter deadline.
+	// default 30s. The caller's context may set a shorter deadline, of
+	// its own or for its requests only (WithFetchDeadline).
 	Timeout time.Duration
 	// MaxBodyBytes caps a response body; default 2 MiB. A larger body
 	// fails the request with ErrResponseTooLarge and is not returned.
@@ -308,6 +333,11 @@ func (t *HTTPTransport) do(ctx context.Context, method string, target *url.URL, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
+	if d, ok := FetchDeadline(ctx); ok {
+		var cancelFetch context.CancelFunc
+		ctx, cancelFetch = context.WithDeadline(ctx, d)
+		defer cancelFetch()
+	}
 
 	u := target
 	retried := false // the one retry of a call is spent

@@ -318,3 +318,39 @@ func TestHTTPTransportMaxPerHostDefault(t *testing.T) {
 	_, ok = NewHTTPTransport(&HTTPTransportOptions{MaxPerHost: -1}).client.Transport.(*hostLimiter)
 	assert.False(t, ok, "a negative MaxPerHost removes the cap")
 }
+
+// A fetch deadline in the context ends the transport's requests, not the
+// context: the caller's other work goes on.
+func TestHTTPTransportFetchDeadline(t *testing.T) {
+	release := make(chan struct{})
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		<-release
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	tr := loopbackTransport(HTTPTransportOptions{}) // Timeout left at 30s
+
+	ctx := WithFetchDeadline(context.Background(), time.Now().Add(200*time.Millisecond))
+	start := time.Now()
+	_, err := tr.Get(ctx, u(t, srv.URL+"/x"), nil)
+	assert.True(t, errors.Is(err, context.DeadlineExceeded), "err = %v", err)
+	assert.Less(t, time.Since(start), time.Second)
+	assert.NoError(t, ctx.Err(), "the context itself is not ended")
+
+	// Once passed, it fails further requests at once, sending nothing.
+	_, err = tr.Get(ctx, u(t, srv.URL+"/y"), nil)
+	assert.True(t, errors.Is(err, context.DeadlineExceeded), "err = %v", err)
+	assert.Equal(t, int32(1), hits.Load())
+
+	// The earlier of two fetch deadlines holds.
+	early := time.Now().Add(time.Second)
+	ctx = WithFetchDeadline(WithFetchDeadline(context.Background(), early), early.Add(time.Hour))
+	d, ok := FetchDeadline(ctx)
+	assert.True(t, ok)
+	assert.Equal(t, early, d)
+	ctx = WithFetchDeadline(WithFetchDeadline(context.Background(), early.Add(time.Hour)), early)
+	d, _ = FetchDeadline(ctx)
+	assert.Equal(t, early, d)
+}

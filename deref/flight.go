@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/slothpub/slothpub/ap"
 )
 
 // maxFlightJoins bounds how often a caller joins a new flight after the
@@ -22,8 +24,11 @@ func (e *leaderGone) Error() string { return e.err.Error() }
 // (singleflight) under the context of the caller that started it, and
 // returns its result.
 //
-// A caller whose own context ends stops waiting at once and gets its
-// context's error; the flight goes on for the others. A flight's failure
+// A caller whose own context ends, or whose fetch deadline
+// (ap.WithFetchDeadline) passes, stops waiting at once and gets its
+// context's error; the flight goes on for the others, in the goroutine
+// singleflight started for it, until fn returns (fn's fetches end with
+// the leader's context and fetch deadline). A flight's failure
 // is retried (by joining a new flight, at most maxFlightJoins flights in
 // all) only when the leader's own context ended while the caller's is
 // alive: the leader gave up, not the remote. Every other failure, and in
@@ -34,6 +39,14 @@ func (e *leaderGone) Error() string { return e.err.Error() }
 // Calls of share nest (a key flight runs an object flight); each level
 // only ever sees the marker of its own flight, so retries do not multiply.
 func (r *Resolver) share(ctx context.Context, key string, fn func() (any, error)) (any, error) {
+	// The caller waits no longer than its fetch deadline either, even on
+	// a flight led by a caller with a later one (or none).
+	wait := ctx
+	if d, ok := ap.FetchDeadline(ctx); ok {
+		var cancel context.CancelFunc
+		wait, cancel = context.WithDeadline(ctx, d)
+		defer cancel()
+	}
 	for joins := 1; ; joins++ {
 		ch := r.flights.DoChan(key, func() (any, error) {
 			v, err := fn()
@@ -47,8 +60,8 @@ func (r *Resolver) share(ctx context.Context, key string, fn func() (any, error)
 		var res singleflight.Result
 		select {
 		case res = <-ch:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		case <-wait.Done():
+			return nil, wait.Err()
 		}
 		if lg, ok := res.Err.(*leaderGone); ok {
 			if ctx.Err() == nil && joins < maxFlightJoins {

@@ -139,3 +139,33 @@ func TestObjectFollowerRetriesWhenLeaderGivesUp(t *testing.T) {
 	require.NoError(t, <-followerDone)
 	assert.Equal(t, int64(2), hits.Load())
 }
+
+// A caller's fetch deadline (ap.WithFetchDeadline) bounds its wait on a
+// flight led by a caller without one, and its own fetch, without a retry.
+func TestFetchDeadlineBoundsKeyAndSharedWait(t *testing.T) {
+	ss := newSilentServer(t)
+	r := realResolver(30 * time.Second)
+	keyID := ss.srv.URL + "/users/alice#main-key"
+
+	leaderCtx, cancelLeader := context.WithCancel(context.Background())
+	defer cancelLeader()
+	go func() { _, _ = r.ResolveKey(leaderCtx, keyID, false) }()
+	<-ss.arrived
+
+	ctx := ap.WithFetchDeadline(context.Background(), time.Now().Add(150*time.Millisecond))
+	start := time.Now()
+	_, err := r.ResolveKey(ctx, keyID, false)
+	assert.True(t, errors.Is(err, context.DeadlineExceeded), "err = %v", err)
+	assert.Less(t, time.Since(start), time.Second)
+	assert.Equal(t, int64(1), ss.n.Load())
+
+	// Alone, under its own fetch deadline: one GET, no retry.
+	cancelLeader()
+	time.Sleep(50 * time.Millisecond)
+	ctx = ap.WithFetchDeadline(context.Background(), time.Now().Add(150*time.Millisecond))
+	start = time.Now()
+	_, err = r.ResolveKey(ctx, keyID, false)
+	assert.True(t, errors.Is(err, context.DeadlineExceeded), "err = %v", err)
+	assert.Less(t, time.Since(start), time.Second)
+	assert.Equal(t, int64(2), ss.n.Load())
+}

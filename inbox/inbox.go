@@ -61,11 +61,14 @@ type Options struct {
 	// FetchTimeout bounds, together, all the fetching one request causes
 	// while it is answered: the signer's key (and the documents behind
 	// it) and, for now, the objects the default side effects dereference
-	// inline. It is a deadline on the request's context from the moment
-	// the request arrives; what is not done by then fails (a key not
-	// fetched in time is a 401, a side effect cut short a 5xx that the
-	// sender retries). Default DefaultFetchTimeout (5s); a negative value
-	// sets no deadline of the Handler's own.
+	// inline. It is one deadline from the moment the request arrives,
+	// carried in the request's context with ap.WithFetchDeadline: it ends
+	// the requests of ap.HTTPTransport (and the waits of deref.Resolver
+	// on fetches it shares), not the store writes of the pipeline. A key
+	// not fetched by then fails the request with 401; an object not
+	// fetched is recorded by IRI only, as when there is no Fetcher.
+	// Default DefaultFetchTimeout (5s); a negative value sets no deadline
+	// of the Handler's own.
 	FetchTimeout time.Duration
 	// MaxInFlight bounds the requests the Handler serves at once, over
 	// all its inboxes (mount one Handler for the personal and the shared
@@ -134,9 +137,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.admission.leave()
 	if h.opts.FetchTimeout > 0 {
-		ctx, cancel := context.WithTimeout(r.Context(), h.opts.FetchTimeout)
-		defer cancel()
-		r = r.WithContext(ctx)
+		r = r.WithContext(ap.WithFetchDeadline(r.Context(), time.Now().Add(h.opts.FetchTimeout)))
 	}
 	if err := h.serve(r); err != nil {
 		status := ap.StatusOf(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -179,4 +180,56 @@ func TestMaxInFlight(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "admitted again once the slot is free")
 	assert.Equal(t, int64(1), ks.gets.Load())
+}
+
+// keyServer serves mallory's actor document, with senderKey's public key.
+func keyServer(t *testing.T) *httptest.Server {
+	pemText, err := httpsig.EncodePublicKeyPEM(&senderKey().PublicKey)
+	require.NoError(t, err)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/users/mallory" {
+			http.NotFound(w, r)
+			return
+		}
+		id := "http://" + r.Host + "/users/mallory"
+		doc, _ := json.Marshal(map[string]any{
+			"@context":          []string{"https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"},
+			"id":                id,
+			"type":              "Person",
+			"preferredUsername": "mallory",
+			"inbox":             id + "/inbox",
+			"publicKey":         map[string]any{"id": id + "#main-key", "owner": id, "publicKeyPem": pemText},
+		})
+		w.Header().Set("Content-Type", "application/activity+json")
+		_, _ = w.Write(doc)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// The objects the side effects fetch inline share the request's deadline,
+// and only the fetching is cut short: a Create whose object lives on a
+// server that never answers is accepted within FetchTimeout (the object
+// recorded by IRI), with one GET to that server.
+func TestSilentObjectServerCreateAcceptedWithinFetchTimeout(t *testing.T) {
+	ks := keyServer(t)
+	objects := newSilentKeyServer(t)
+	const fetchTimeout = 500 * time.Millisecond
+	ri := newRealInbox(t, &inbox.Options{FetchTimeout: fetchTimeout})
+
+	mallory := ks.URL + "/users/mallory"
+	body := fmt.Appendf(nil, `{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Create","actor":%q,"object":%q,"to":[%q]}`,
+		mallory+"/creates/1", mallory, objects.srv.URL+"/notes/1", ri.bob.IRI())
+	s, err := httpsig.NewSigner(mallory+"#main-key", senderKey(), nil)
+	require.NoError(t, err)
+	req := ri.request(bytes.NewReader(body))
+	require.NoError(t, s.SignRequest(req, body))
+
+	start := time.Now()
+	resp, err := ri.send(req, fetchTimeout+3*time.Second)
+	elapsed := time.Since(start)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+	assert.Less(t, elapsed, fetchTimeout+time.Second, "answered after %v", elapsed)
+	assert.Equal(t, int64(1), objects.gets.Load(), "GETs to the object server")
 }
