@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -146,6 +147,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			lvl = slog.LevelError
 		}
 		h.log.Log(r.Context(), lvl, "inbox: rejected", "status", status, "path", r.URL.Path, "err", err)
+		if status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", h.admission.retryAfter)
+		}
 		ap.WriteError(w, err)
 		return
 	}
@@ -177,6 +181,11 @@ func (h *Handler) serve(r *http.Request) error {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	res, err := h.verifier.Verify(r)
 	if err != nil {
+		if keyTemporarilyUnavailable(err) {
+			// The signer's server is slow or down: not the sender's fault,
+			// and retrying later may well succeed.
+			return ap.Errorf(http.StatusServiceUnavailable, "signing key temporarily unavailable; retry later", err)
+		}
 		return ap.Errorf(http.StatusUnauthorized, "signature verification failed", err)
 	}
 	v, err := ap.Parse(ctx, body)
@@ -351,6 +360,26 @@ func (h *Handler) unfinished(ctx context.Context, id string) (progress, bool, er
 		return progress{}, false, ignoreNotFound(err)
 	}
 	return p, time.Since(old.Created) > claimTimeout, nil
+}
+
+// keyTemporarilyUnavailable reports whether a verification failed only
+// because the signer's key could not be fetched for a reason that may pass:
+// a timeout (the fetch deadline among them), a refused or broken connection,
+// or a remote answer worth retrying (5xx, 408, 429). A key that is gone or
+// not found, or a document that is not a key, is a permanent failure.
+func keyTemporarilyUnavailable(err error) bool {
+	if httpsig.ReasonOf(err) != httpsig.ReasonKeyUnavailable {
+		return false
+	}
+	var re *ap.RemoteError
+	if errors.As(err, &re) {
+		return !re.Permanent()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
 }
 
 func readBody(r *http.Request, limit int64) ([]byte, error) {

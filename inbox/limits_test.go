@@ -175,7 +175,7 @@ func TestMaxInFlight(t *testing.T) {
 	assert.Equal(t, "2", resp.Header.Get("Retry-After"), "FetchTimeout rounded up to whole seconds")
 	assert.Less(t, time.Since(start), time.Second)
 
-	assert.Equal(t, http.StatusUnauthorized, <-first, "the key never came")
+	assert.Equal(t, http.StatusServiceUnavailable, <-first, "the key never came: retry later")
 	resp, err = ri.send(ri.request(strings.NewReader(`{}`)), 3*time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "admitted again once the slot is free")
@@ -232,4 +232,44 @@ func TestSilentObjectServerCreateAcceptedWithinFetchTimeout(t *testing.T) {
 	assert.Equal(t, http.StatusAccepted, resp.StatusCode)
 	assert.Less(t, elapsed, fetchTimeout+time.Second, "answered after %v", elapsed)
 	assert.Equal(t, int64(1), objects.gets.Load(), "GETs to the object server")
+}
+
+// A key that cannot be fetched for a reason that may pass is answered 503
+// with Retry-After, so the sender retries later; a key that is not there is
+// a permanent 401.
+func TestKeyUnavailableStatus(t *testing.T) {
+	answer := func(status int) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(status)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close() // connection refused
+	for _, tt := range []struct {
+		name   string
+		origin string
+		want   int
+	}{
+		{"key server 503", answer(http.StatusServiceUnavailable), http.StatusServiceUnavailable},
+		{"key server 500", answer(http.StatusInternalServerError), http.StatusServiceUnavailable},
+		{"key server 429", answer(http.StatusTooManyRequests), http.StatusServiceUnavailable},
+		{"connection refused", closed.URL, http.StatusServiceUnavailable},
+		{"key not found", answer(http.StatusNotFound), http.StatusUnauthorized},
+		{"key gone", answer(http.StatusGone), http.StatusUnauthorized},
+		{"key server 403", answer(http.StatusForbidden), http.StatusUnauthorized},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ri := newRealInbox(t, &inbox.Options{FetchTimeout: 3 * time.Second})
+			resp, err := ri.send(ri.signedFollow(tt.origin), 10*time.Second)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, resp.StatusCode)
+			if tt.want == http.StatusServiceUnavailable {
+				assert.Equal(t, "3", resp.Header.Get("Retry-After"))
+			} else {
+				assert.Empty(t, resp.Header.Get("Retry-After"))
+			}
+		})
+	}
 }
