@@ -4,12 +4,19 @@
 //
 // Every request goes through the same pipeline, cheapest check first:
 //
-//	method → body cap (413) → content type (415) → HTTP signature (401)
+//	requests in flight (503) → method → body cap (413) → content type (415)
+//	→ HTTP signature (401; 503 when the key's server is slow or down)
 //	→ parse (400) → signer owns the activity's actor, id shares its origin
 //	(403) → embedded copies the actor cannot vouch for replaced by their ids
 //	→ an Accept or Reject must answer a Follow we sent (403) → idempotent
 //	store of the activity id → default side effects → typed listeners
 //	→ 202 Accepted
+//
+// Options.MaxInFlight bounds the requests served at once, server-wide;
+// beyond it a request is answered 503 with Retry-After before its body is
+// read. Options.FetchTimeout is one deadline for everything a request
+// fetches (the signer's key, objects given by reference): a silent remote
+// costs one GET and at most that long, never a retry of a timeout.
 //
 // Bad input changes nothing in the store. An embedded object is kept only
 // when it shares the actor's origin and its attributedTo does too; any
