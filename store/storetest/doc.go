@@ -23,7 +23,10 @@
 //     packages rely on. store.Open over a driver passes it; so do the
 //     older Store implementations.
 //
-// Every sentinel is tested with errors.Is, so drivers may wrap them. The
+// Every sentinel is tested with errors.Is, so drivers may wrap them.
+// RunDriver also checks that a sentinel error leaves the unit usable: the
+// SDK ignores ErrExists and goes on in the same unit, so a SQL driver must
+// not let a unique violation abort its transaction. The
 // suites drive time through the driver's now arguments, never the clock,
 // and never call t.Fatal inside a unit of work (a driver may run the
 // unit's function on another goroutine).
@@ -33,7 +36,8 @@
 // an error wrapping store.ErrNotFound (never a panic, never a silent
 // restart from the newest item).
 //
-// A driver's test is a few lines:
+// A driver's test is a few lines (ExampleRunDriver is this sample with
+// memstore in mystore's place):
 //
 //	package mystore_test
 //

@@ -193,6 +193,7 @@ var unitTests = []driverTest{
 	{"ViewConsistent", testViewConsistent},
 	{"ConcurrentInsertOne", testConcurrentInsertOne},
 	{"Commit", testCommit},
+	{"ErrorsKeepUnit", testErrorsKeepUnit},
 }
 
 const (
@@ -651,6 +652,78 @@ func testCommit(t *testing.T, d store.Driver) {
 		return nil
 	})
 }
+
+// testErrorsKeepUnit: a method that returns a sentinel (ErrExists,
+// ErrNotFound, ErrLeaseLost) leaves the unit usable, and the unit's other
+// writes commit. The SDK relies on it: it ignores ErrExists of an AddItem
+// and goes on inside the same unit. (A SQL driver must not let a unique
+// violation abort the transaction: ON CONFLICT DO NOTHING, or a savepoint.)
+func testErrorsKeepUnit(t *testing.T, d store.Driver) {
+	ctx := t.Context()
+	seedUnit(t, d)
+	now := base()
+	var jobID int64
+	update(t, d, func(tx store.DriverTx) error {
+		j := newJob("k", "held", now)
+		if _, err := tx.InsertJob(ctx, j); err != nil {
+			return err
+		}
+		jobID = j.ID
+		_, err := tx.AddItem(ctx, ucoll, "https://remote.example/users/x")
+		return err
+	})
+	update(t, d, func(tx store.DriverTx) error {
+		checks := []struct {
+			name string
+			err  error
+			want error
+		}{
+			{"InsertObject(existing)", tx.InsertObject(ctx, dobj(ukept, "Note", "a", "")), store.ErrExists},
+			{"AddItem(present)", second(tx.AddItem(ctx, ucoll, "https://remote.example/users/kept")), store.ErrExists},
+			{"RemoveItem(missing)", tx.RemoveItem(ctx, ucoll, "https://remote.example/users/none"), store.ErrNotFound},
+			{"DeleteObject(missing)", tx.DeleteObject(ctx, unew), store.ErrNotFound},
+			{"GetObject(missing)", second(tx.GetObject(ctx, unew)), store.ErrNotFound},
+			{"DeleteKey(missing)", tx.DeleteKey(ctx, unewKey), store.ErrNotFound},
+			{"DeleteValue(missing)", tx.DeleteValue(ctx, "v:none", now), store.ErrNotFound},
+			{"FinishJob(not running)", tx.FinishJob(ctx, store.JobResult{ID: jobID, Attempt: 1, State: store.JobCompleted, At: now}), store.ErrLeaseLost},
+			{"GetJob(missing)", second(tx.GetJob(ctx, jobID+1000)), store.ErrNotFound},
+		}
+		for _, c := range checks {
+			if !errors.Is(c.err, c.want) {
+				return failf("%s = %v, want %v", c.name, c.err, c.want)
+			}
+		}
+		if err := tx.CreateAccount(ctx, &store.Account{Username: "dup", Created: fetched}); err != nil {
+			return err
+		}
+		if err := tx.CreateAccount(ctx, &store.Account{Username: "dup", Created: fetched}); !errors.Is(err, store.ErrExists) {
+			return failf("CreateAccount(taken) = %v, want ErrExists", err)
+		}
+		if ok, err := tx.InsertJob(ctx, newJob("k", "held", now)); err != nil || ok {
+			return failf("InsertJob(held key) = %v, %v; want false, nil", ok, err)
+		}
+		// The unit goes on after all of them.
+		if err := tx.InsertObject(ctx, dobj(unew, "Note", "a", "")); err != nil {
+			return failf("InsertObject after sentinel errors: %v", err)
+		}
+		if _, err := tx.AddItem(ctx, ucoll, "https://remote.example/users/after"); err != nil {
+			return failf("AddItem after sentinel errors: %v", err)
+		}
+		return nil
+	})
+	if _, err := getObject(t, d, unew); err != nil {
+		t.Errorf("the write after sentinel errors was not committed: %v", err)
+	}
+	if !hasItem(t, d, ucoll, "https://remote.example/users/after") {
+		t.Error("the item added after sentinel errors was not committed")
+	}
+	if n := countItems(t, d, ucoll); n != 3 {
+		t.Errorf("CountItems = %d, want 3", n)
+	}
+}
+
+// second returns the error of a two-result call.
+func second[T any](_ T, err error) error { return err }
 
 // ---------------------------------------------------------------- objects
 
