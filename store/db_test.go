@@ -345,3 +345,93 @@ func TestFindObjects(t *testing.T) {
 		t.Errorf("FindObjects(no field) = %v, want ErrInvalid", err)
 	}
 }
+
+// Code written against the small interfaces runs inside a unit on a *Tx.
+func TestTxIsAStore(t *testing.T) {
+	db, _ := newDB(t)
+	ctx := t.Context()
+	const c = "https://example.com/users/alice/followers"
+	addAll := func(cs store.Collections, items ...string) error {
+		for _, it := range items {
+			if err := cs.AddItem(ctx, c, it); err != nil && !errors.Is(err, store.ErrExists) {
+				return err
+			}
+		}
+		return nil
+	}
+	err := db.Update(ctx, func(tx *store.Tx) error {
+		if err := addAll(tx, "a", "b", "a", "c"); err != nil {
+			return err
+		}
+		var got []string
+		if err := store.EachItem(ctx, tx, c, func(it string) error { got = append(got, it); return nil }); err != nil {
+			return err
+		}
+		if !slices.Equal(got, []string{"c", "b", "a"}) {
+			return fmt.Errorf("EachItem inside the unit = %v", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.CountItems(ctx, c); n != 3 {
+		t.Errorf("CountItems = %d, want 3", n)
+	}
+}
+
+func TestUpdatePanicRollsBack(t *testing.T) {
+	db, _ := newDB(t)
+	ctx := t.Context()
+	func() {
+		defer func() {
+			if p := recover(); p != "boom" {
+				t.Errorf("recovered %v, want the unit's panic", p)
+			}
+		}()
+		db.Update(ctx, func(tx *store.Tx) error {
+			tx.CreateObject(ctx, &store.Object{IRI: "https://example.com/n", Type: "Note", Actor: "a"})
+			tx.Enqueue(ctx, "k", nil, nil)
+			panic("boom")
+		})
+	}()
+	if _, err := db.GetObject(ctx, "https://example.com/n"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetObject after a panicking unit = %v, want ErrNotFound", err)
+	}
+	if n, _ := db.CountJobs(ctx, store.JobQuery{}); n != 0 {
+		t.Errorf("CountJobs after a panicking unit = %d, want 0", n)
+	}
+}
+
+func TestValidation(t *testing.T) {
+	db, _ := newDB(t)
+	ctx := t.Context()
+	for name, err := range map[string]error{
+		"CreateObject(nil)":      db.CreateObject(ctx, nil),
+		"CreateObject(no IRI)":   db.CreateObject(ctx, &store.Object{Type: "Note"}),
+		"PutObject(no IRI)":      db.PutObject(ctx, &store.Object{}),
+		"AddItem(empty)":         db.AddItem(ctx, "c", ""),
+		"PutKey(no id)":          db.PutKey(ctx, &store.Key{}),
+		"CreateAccount(no name)": db.CreateAccount(ctx, &store.Account{}),
+		"PutValue(no key)":       db.PutValue(ctx, "", nil, time.Time{}),
+		"Claim(no kinds)":        second(db.Claim(ctx, nil, 1, time.Minute)),
+		"Claim(no lease)":        second(db.Claim(ctx, []string{"k"}, 1, 0)),
+		"Complete(nil)":          db.Complete(ctx, nil),
+	} {
+		if !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("%s = %v, want ErrInvalid", name, err)
+		}
+	}
+	if _, err := db.GetObject(ctx, ""); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetObject(\"\") = %v, want ErrNotFound", err)
+	}
+	a := &store.Account{Username: "alice", ActorIRI: "https://example.com/users/alice"}
+	if err := db.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.GetAccount(ctx, "alice"); !got.Created.Equal(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) || !a.Created.Equal(got.Created) {
+		t.Errorf("account Created = %v (caller's %v), want the clock's time", got.Created, a.Created)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
