@@ -919,6 +919,7 @@ var findTests = []driverTest{
 	{"Range", testFindRange},
 	{"AfterPut", testFindAfterPut},
 	{"Fields", testFindFields},
+	{"Random", testFindRandom},
 }
 
 const (
@@ -1098,6 +1099,7 @@ var driverCollectionTests = []driverTest{
 	{"Isolated", testDriverIsolated},
 	{"PagingConcurrent", testPagingConcurrent},
 	{"UnusualStrings", testDriverUnusualStrings},
+	{"Random", testItemsRandom},
 }
 
 func testDriverCollectionEmpty(t *testing.T, d store.Driver) {
