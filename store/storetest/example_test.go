@@ -9,10 +9,10 @@ import (
 )
 
 // A driver's test file runs the suite with a constructor that returns a new,
-// empty store for each subtest, and the shared benchmarks on one store. This
-// is the package doc's mystore_test.go with memstore in mystore's place; it
-// compiles but does not run, since the suite needs a *testing.T
-// (store/memstore's own tests run it).
+// empty store for each subtest, and the shared benchmarks on one store: the
+// consumer-level suite for a store.Store (ExampleRunDriver shows the
+// driver suites). It compiles but does not run, since the suite needs a
+// *testing.T (store/memstore's own tests run it).
 func ExampleRun() {
 	// func TestConformance(t *testing.T) {
 	testConformance := func(t *testing.T) {
