@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -36,7 +37,15 @@ type Options struct {
 	MaxReaders int
 	// Logger receives schema migration messages. Nil discards them.
 	Logger *slog.Logger
+	// FileMode is the permission of a database file Open creates (further
+	// limited by the process umask). SQLite gives its -wal and -shm side
+	// files the mode of the database file. Zero means 0600: the database
+	// holds private keys. An existing file keeps its mode.
+	FileMode os.FileMode
 }
+
+// defaultFileMode is the mode of a database file Open creates.
+const defaultFileMode os.FileMode = 0o600
 
 // Store is a store.Store backed by an SQLite database. It is safe for
 // concurrent use. Close it when done.
@@ -69,7 +78,15 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.FileMode == 0 {
+		o.FileMode = defaultFileMode
+	}
 	s := &Store{log: o.Logger}
+	if path != memoryPath {
+		if err := createFile(path, o.FileMode.Perm()); err != nil {
+			return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+		}
+	}
 
 	w, err := sql.Open("sqlite", dsn(path, o.BusyTimeout, true))
 	if err != nil {
@@ -105,6 +122,20 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	}
 	s.r = &pool{db: r}
 	return s, nil
+}
+
+// createFile creates path, empty, with mode unless it exists, so that SQLite
+// opens a file of that mode instead of creating one with its default 0644.
+// An empty file is an empty database.
+func createFile(path string, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, mode)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // dsn returns the modernc.org/sqlite data source name for path: a file: URI
