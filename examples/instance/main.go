@@ -17,9 +17,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -120,14 +122,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	if err := os.MkdirAll(c.data, 0o700); err != nil {
+	dbPath := filepath.Join(c.data, "slothpub.db")
+	if err := secureData(c.data, dbPath); err != nil {
 		return err
 	}
-	st, err := sqlitestore.Open(ctx, filepath.Join(c.data, "slothpub.db"), nil)
+	st, err := sqlitestore.Open(ctx, dbPath, nil)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	// Opening the store creates the WAL's side files; check them too.
+	if err := secureData(c.data, dbPath); err != nil {
+		return err
+	}
 
 	srv, err := newServer(ctx, st, c, log)
 	if err != nil {
@@ -179,6 +186,9 @@ type server struct {
 }
 
 func newServer(ctx context.Context, st store.Store, c *config, log *slog.Logger) (*server, error) {
+	if err := checkOrigin(ctx, st, c, log); err != nil {
+		return nil, err
+	}
 	actors := actor.NewDirectory(st, c.host, &actor.Options{Scheme: c.protocol, Logger: log})
 	instanceActor, err := actors.Instance(ctx)
 	if err != nil {
@@ -205,4 +215,113 @@ func newServer(ctx context.Context, st store.Store, c *config, log *slog.Logger)
 	mux.Handle("POST /users/{name}/inbox", ib)
 	mux.Handle("POST /inbox", ib)
 	return &server{handler: mux, outbox: ob}, nil
+}
+
+// originKey is the store.Values key under which the server records the
+// scheme and host its data belongs to, e.g. "https://social.example".
+const originKey = "slothpub-instance:origin"
+
+// instanceAccount is the store.Account that package actor keeps the
+// instance actor's key under; data written before the origin was recorded
+// tells its origin through that account's actor IRI.
+const instanceAccount = "instance.actor"
+
+// checkOrigin records the public scheme and host with the data on first
+// start and refuses any other one later: they are part of every local
+// actor's id, so a change would silently give the same keys new
+// identities that no other server knows.
+func checkOrigin(ctx context.Context, st store.Store, c *config, log *slog.Logger) error {
+	want := c.protocol + "://" + c.host
+	refuse := func(recorded string) error {
+		u, _ := url.Parse(recorded)
+		hint := ""
+		if u != nil && u.Host != "" {
+			hint = fmt.Sprintf(" (start with --protocol %s --host %s, or use a new --data directory)", u.Scheme, u.Host)
+		}
+		return fmt.Errorf("the data in %s belongs to %s, not %s: the protocol and host are part of every actor's id and cannot change%s",
+			c.data, recorded, want, hint)
+	}
+	got, err := st.GetValue(ctx, originKey)
+	if err == nil {
+		if string(got) != want {
+			return refuse(string(got))
+		}
+		return nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("reading the recorded host: %w", err)
+	}
+	// Nothing recorded: new data, or data from before the origin was
+	// recorded, whose instance actor knows where it lives.
+	acct, err := st.GetAccount(ctx, instanceAccount)
+	switch {
+	case err == nil:
+		u, perr := url.Parse(acct.ActorIRI)
+		if perr != nil || u.Host == "" {
+			return fmt.Errorf("the instance actor's id %q in %s is not a URL", acct.ActorIRI, c.data)
+		}
+		if recorded := u.Scheme + "://" + u.Host; recorded != want {
+			return refuse(recorded)
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("reading the instance actor: %w", err)
+	}
+	if err := st.PutValue(ctx, originKey, []byte(want), time.Time{}); err != nil {
+		return fmt.Errorf("recording the host: %w", err)
+	}
+	log.Info("recorded the instance's protocol and host with its data", "origin", want)
+	return nil
+}
+
+// secureData makes the data directory readable by its owner only (0700)
+// and the database files, which hold the private keys, 0600: the database
+// and SQLite's -wal and -shm side files, whichever exist. It creates the
+// directory if needed and fixes modes left wider by an earlier version, a
+// copy or the umask; when it cannot, the server does not start. Windows
+// keeps its access rules in ACLs, which modes do not describe: nothing is
+// checked there.
+func secureData(dir, db string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating the data directory: %w", err)
+	}
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("data directory %s is not a directory", dir)
+	}
+	if err := restrict(dir, fi, 0o700); err != nil {
+		return err
+	}
+	for _, name := range []string{db, db + "-wal", db + "-shm"} {
+		fi, err := os.Lstat(name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("database file: %w", err)
+		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("database file %s is not a regular file (%s); it holds the private keys and must be a plain file readable by its owner only", name, fi.Mode().Type())
+		}
+		if err := restrict(name, fi, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// restrict sets name's permission bits to mode unless they already are.
+func restrict(name string, fi os.FileInfo, mode os.FileMode) error {
+	if fi.Mode().Perm() == mode {
+		return nil
+	}
+	if err := os.Chmod(name, mode); err != nil {
+		return fmt.Errorf("%s has mode %04o and cannot be made %04o, and it must be: the data holds the private keys (%w)", name, fi.Mode().Perm(), mode, err)
+	}
+	return nil
 }
