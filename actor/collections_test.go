@@ -188,9 +188,12 @@ func TestOutboxPublicOnly(t *testing.T) {
 	slices.Reverse(wantPublic)
 
 	outbox := a.Outbox().String()
-	assert.Equal(t, 30.0, s.getJSON(outbox)["totalItems"])
+	// totalItems counts what the pages show, not what the store holds.
+	assert.Equal(t, float64(len(wantPublic)), s.getJSON(outbox)["totalItems"])
 	items, pages := walk(t, s, outbox, "")
 	assert.Equal(t, 2, pages)
+	assert.Len(t, items, len(wantPublic))
+	assert.NotContains(t, s.getJSON(outbox+"?page=true"), "totalItems", "a filtered collection's pages do not count")
 	var got []string
 	for _, it := range items {
 		m, ok := it.(map[string]any)

@@ -175,11 +175,12 @@ func (d *Directory) FollowingHandler() http.Handler {
 }
 
 // OutboxHandler serves "GET /users/{name}/outbox". The outbox collection
-// holds activity IRIs; its pages embed each activity document from
-// store.Objects, and only the public ones (Public in "to" or "cc", any
-// spelling), with bto and bcc removed. Activities that are not public,
-// missing, deleted or not local are left out, so a page may hold fewer
-// items than the page size while still linking to the next.
+// holds activity IRIs (outbox.Post lists public and unlisted posts and
+// boosts only); its pages embed each activity document from store.Objects,
+// and only the public ones (Public in "to" or "cc", any spelling), with bto
+// and bcc removed. Activities that are not public, missing, deleted or not
+// local are left out, so a page may hold fewer items than the page size
+// while still linking to the next; totalItems counts what the pages show.
 func (d *Directory) OutboxHandler() http.Handler {
 	return d.userCollection((*Actor).Outbox, true)
 }
@@ -244,11 +245,13 @@ type orderedCollection struct {
 }
 
 type orderedCollectionPage struct {
-	Context      string `json:"@context"`
-	ID           string `json:"id"`
-	Type         string `json:"type"`
-	PartOf       string `json:"partOf"`
-	TotalItems   int    `json:"totalItems"`
+	Context string `json:"@context"`
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	PartOf  string `json:"partOf"`
+	// TotalItems is left out of the pages of a collection filtered on
+	// read: counting it reads every item.
+	TotalItems   *int   `json:"totalItems,omitempty"`
 	OrderedItems []any  `json:"orderedItems"`
 	Next         string `json:"next,omitempty"`
 }
@@ -260,6 +263,11 @@ const maxCursorLen = 512
 // page query the OrderedCollection, with ?page=true[&cursor=C][&limit=N]
 // one OrderedCollectionPage. Cursors are the store's, base64url-encoded,
 // so that a malformed one is recognised and answered with 400.
+//
+// With embed, the items are the public documents publicDocument returns
+// and the others are left out; totalItems counts the same, so that it is
+// the number of items over all the pages. That count reads every item, so
+// it is given on the collection only, not on each page.
 func (d *Directory) serveCollection(w http.ResponseWriter, r *http.Request, coll string, embed bool) {
 	ctx := r.Context()
 	q := r.URL.Query()
@@ -267,12 +275,18 @@ func (d *Directory) serveCollection(w http.ResponseWriter, r *http.Request, coll
 	rawCursor, hasCursor := q["cursor"]
 	rawLimit, hasLimit := q["limit"]
 
-	total, err := d.st.CountItems(ctx, coll)
-	if err != nil {
-		d.internalError(w, r, err)
-		return
-	}
 	if !hasPage && !hasCursor {
+		var total int
+		var err error
+		if embed {
+			total, err = d.countPublic(ctx, coll)
+		} else {
+			total, err = d.st.CountItems(ctx, coll)
+		}
+		if err != nil {
+			d.internalError(w, r, err)
+			return
+		}
 		d.writeJSON(w, r, ContentTypeActivity, orderedCollection{
 			Context: asContext, ID: coll, Type: "OrderedCollection",
 			TotalItems: total, First: coll + "?page=true",
@@ -331,12 +345,33 @@ func (d *Directory) serveCollection(w http.ResponseWriter, r *http.Request, coll
 	}
 	out := orderedCollectionPage{
 		Context: asContext, ID: coll + "?page=true" + cursorParam + limitParam, Type: "OrderedCollectionPage",
-		PartOf: coll, TotalItems: total, OrderedItems: items,
+		PartOf: coll, OrderedItems: items,
+	}
+	if !embed {
+		total, err := d.st.CountItems(ctx, coll)
+		if err != nil {
+			d.internalError(w, r, err)
+			return
+		}
+		out.TotalItems = &total
 	}
 	if p.Next != "" {
 		out.Next = coll + "?page=true&cursor=" + encodeCursor(p.Next) + limitParam
 	}
 	d.writeJSON(w, r, ContentTypeActivity, out)
+}
+
+// countPublic counts the items of coll that publicDocument shows.
+func (d *Directory) countPublic(ctx context.Context, coll string) (int, error) {
+	n := 0
+	err := store.EachItem(ctx, d.st, coll, func(it string) error {
+		doc, err := d.publicDocument(ctx, it)
+		if doc != nil {
+			n++
+		}
+		return err
+	})
+	return n, err
 }
 
 // publicDocument returns the stored document iri, bto/bcc removed, if it
