@@ -110,14 +110,17 @@ func New(st store.Store, actors *actor.Directory, tr ap.Transport, resolver Acto
 
 // Post publishes activity as from: it assigns ids where missing (the
 // activity's, and that of the object a Create carries), sets the actor,
-// stores both, appends the activity to from's outbox and queues its
-// deliveries. It returns the activity's id.
+// stores both, appends the activity to from's outbox when it is a public or
+// unlisted post or boost (a Create or an Announce addressed to Public in
+// "to" or "cc") and queues its deliveries. It returns the activity's id.
 //
 // Post runs the sender-side effects of the core activities: a Create stores
 // its object, a Delete of a local object leaves a Tombstone, a Like is added
 // to from's liked collection, a Follow is recorded as pending until it is
-// answered (store.PendingFollowKey), and an Undo(Follow) removes the
-// followee from from's following collection and forgets the pending Follow.
+// answered (store.PendingFollowKey), an Undo(Follow) removes the
+// followee from from's following collection and forgets the pending Follow,
+// and an Undo(Announce), like the Delete of a post, takes the boost or the
+// post's Create out of from's outbox.
 func (o *Outbox) Post(ctx context.Context, from *actor.Actor, activity vocab.Type) (*url.URL, error) {
 	now := o.opts.Clock().UTC()
 	if acts := ap.Actors(activity); len(acts) == 0 {
@@ -144,8 +147,10 @@ func (o *Outbox) Post(ctx context.Context, from *actor.Actor, activity vocab.Typ
 	if err := o.st.CreateObject(ctx, rec); err != nil {
 		return nil, fmt.Errorf("outbox: store activity: %w", err)
 	}
-	if err := o.st.AddItem(ctx, from.Outbox().String(), id.String()); err != nil && !errors.Is(err, store.ErrExists) {
-		return nil, fmt.Errorf("outbox: outbox collection: %w", err)
+	if listedInOutbox(activity) {
+		if err := o.st.AddItem(ctx, from.Outbox().String(), id.String()); err != nil && !errors.Is(err, store.ErrExists) {
+			return nil, fmt.Errorf("outbox: outbox collection: %w", err)
+		}
 	}
 	inboxes, err := o.inboxes(ctx, from, activity)
 	if err != nil {
@@ -167,6 +172,28 @@ func (o *Outbox) Post(ctx context.Context, from *actor.Actor, activity vocab.Typ
 		return id, ErrQueueFull
 	}
 	return id, nil
+}
+
+// listedInOutbox reports whether activity belongs in the outbox collection
+// that other servers read. As in Mastodon, that is public and unlisted
+// posts and boosts: a Create or an Announce addressed to Public in "to" or
+// "cc". Every other activity (Follow, Accept, Like, Undo, Delete, and posts
+// to followers or to named actors only) is stored and delivered but not
+// listed, so the collection's count is what a reader may see.
+func listedInOutbox(activity vocab.Type) bool {
+	switch activity.GetTypeName() {
+	case "Create", "Announce":
+	default:
+		return false
+	}
+	for _, list := range [][]*url.URL{ap.To(activity), ap.Cc(activity)} {
+		for _, u := range list {
+			if ap.IsPublic(u.String()) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // post sends one delivery: through Options.LocalInbox for our own inboxes
@@ -251,6 +278,9 @@ func (o *Outbox) senderEffects(ctx context.Context, from *actor.Actor, activity 
 			if err := o.st.CreateObject(ctx, rec); err != nil {
 				return fmt.Errorf("outbox: store object: %w", err)
 			}
+			if err := o.st.PutValue(ctx, createdByKey(oid.String()), []byte(ap.ID(activity).String()), time.Time{}); err != nil {
+				return fmt.Errorf("outbox: record the object's Create: %w", err)
+			}
 		}
 	case "Delete":
 		for _, iri := range iris {
@@ -268,6 +298,14 @@ func (o *Outbox) senderEffects(ctx context.Context, from *actor.Actor, activity 
 				return err
 			}
 			if err := o.st.PutObject(ctx, &store.Object{IRI: obj.IRI, Type: "Tombstone", Actor: obj.Actor, Local: true, Data: data}); err != nil {
+				return err
+			}
+			// The Create embeds what was deleted: it leaves the outbox.
+			create, err := o.st.GetValue(ctx, createdByKey(obj.IRI))
+			if err == nil {
+				err = o.st.RemoveItem(ctx, from.Outbox().String(), string(create))
+			}
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 		}
@@ -296,6 +334,12 @@ func (o *Outbox) senderEffects(ctx context.Context, from *actor.Actor, activity 
 			}
 			if !undone.Local || undone.Actor != from.IRI().String() {
 				return ap.Errorf(http.StatusForbidden, "an actor can only undo its own activities", nil)
+			}
+			if undone.Type == "Announce" {
+				if err := o.st.RemoveItem(ctx, from.Outbox().String(), undone.IRI); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				continue
 			}
 			v, err := ap.Parse(ctx, undone.Data)
 			if err != nil {
@@ -448,6 +492,10 @@ func (o *Outbox) owners(ctx context.Context, objects []*url.URL) ([]*url.URL, er
 	}
 	return out, nil
 }
+
+// createdByKey names the store value that holds the IRI of the Create of a
+// local object, so that its Delete takes that Create out of the outbox.
+func createdByKey(object string) string { return "slothpub:created-by:" + object }
 
 // reachKey names the internal collection of inboxes a local object was
 // delivered to, so that its Delete or Update reaches them all even after
