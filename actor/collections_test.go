@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -219,4 +220,31 @@ func TestOutboxEmbedsRealActivity(t *testing.T) {
 	obj := items[0].(map[string]any)["object"].(map[string]any)
 	assert.Equal(t, "<p>a &amp; b</p>", obj["content"])
 	assert.NotContains(t, obj, "bcc", "hidden recipients of the embedded object are removed too")
+}
+
+// readCounter counts the documents read from a store.
+type readCounter struct {
+	store.Store
+	reads atomic.Int64
+}
+
+func (c *readCounter) GetObject(ctx context.Context, iri string) (*store.Object, error) {
+	c.reads.Add(1)
+	return c.Store.GetObject(ctx, iri)
+}
+
+// An unsigned GET of a large outbox never reads every item to count it:
+// beyond maxCountedItems the store counts.
+func TestLargeOutboxCountIsBounded(t *testing.T) {
+	ctx := context.Background()
+	s := newTestServer(t, nil)
+	a := s.create("alice")
+	rc := &readCounter{Store: s.st}
+	s.d.st = rc
+	for i := range maxCountedItems + 50 {
+		require.NoError(t, s.st.AddItem(ctx, a.Outbox().String(), fmt.Sprintf("%s/activities/%d", a.IRI(), i)))
+	}
+	rc.reads.Store(0)
+	assert.EqualValues(t, maxCountedItems+50, s.getJSON(a.Outbox().String())["totalItems"])
+	assert.Zero(t, rc.reads.Load(), "documents read to count")
 }
