@@ -1,8 +1,12 @@
 package actor
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/slothpub/slothpub/internal/jsonld"
 	"github.com/slothpub/slothpub/store"
@@ -45,6 +49,17 @@ func (d *Directory) ObjectHandler() http.Handler {
 			_, _ = w.Write(obj.Data)
 			return
 		}
+		if gone, err := d.carriesDeleted(r.Context(), obj.Data); err != nil {
+			d.internalError(w, r, err)
+			return
+		} else if gone {
+			// The Create (or Update) of a deleted post still holds its
+			// text: it is gone with the post.
+			w.Header().Set("Content-Type", ContentTypeActivity)
+			w.WriteHeader(http.StatusGone)
+			_, _ = fmt.Fprintf(w, `{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Tombstone"}`, obj.IRI)
+			return
+		}
 		public, err := jsonld.IsPublicDocument(obj.Data)
 		if err != nil || !public {
 			writeError(w, http.StatusNotFound, "no such object")
@@ -57,4 +72,32 @@ func (d *Directory) ObjectHandler() http.Handler {
 		}
 		d.writeJSON(w, r, ContentTypeActivity, []byte(doc))
 	})
+}
+
+// carriesDeleted reports whether the activity doc embeds a local object
+// that was deleted since (its record is a Tombstone).
+func (d *Directory) carriesDeleted(ctx context.Context, doc []byte) (bool, error) {
+	var a struct {
+		Object json.RawMessage `json:"object"`
+	}
+	if json.Unmarshal(doc, &a) != nil || len(a.Object) == 0 || a.Object[0] != '{' {
+		return false, nil // not an activity embedding an object
+	}
+	var o struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(a.Object, &o) != nil || o.ID == "" {
+		return false, nil
+	}
+	u, err := url.Parse(o.ID)
+	if err != nil || !d.IsLocal(u) {
+		return false, nil
+	}
+	obj, err := d.st.GetObject(ctx, o.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return obj.Type == "Tombstone", nil
 }

@@ -55,3 +55,23 @@ func TestObjectHandlerServesOnlyPublicLocalObjects(t *testing.T) {
 	assert.Equal(t, http.StatusGone, resp.StatusCode)
 	assert.JSONEq(t, string(tomb), string(body))
 }
+
+// The Create of a post that was deleted since still holds the post's text:
+// it is gone with it.
+func TestObjectHandlerCreateOfDeletedPostIsGone(t *testing.T) {
+	ctx := context.Background()
+	s := newTestServer(t, nil)
+	alice := s.create("alice")
+	note := alice.IRI().String() + "/statuses/1"
+	create := alice.IRI().String() + "/activities/1"
+	data := fmt.Sprintf(`{"id":%q,"type":"Create","actor":%q,"to":["https://www.w3.org/ns/activitystreams#Public"],"object":{"id":%q,"type":"Note","content":"secret text"}}`,
+		create, alice.IRI(), note)
+	require.NoError(t, s.st.PutObject(ctx, &store.Object{IRI: create, Type: "Create", Actor: alice.IRI().String(), Local: true, Data: []byte(data)}))
+	require.NoError(t, s.st.PutObject(ctx, &store.Object{IRI: note, Type: "Note", Actor: alice.IRI().String(), Local: true, Data: []byte(`{}`)}))
+	assert.Equal(t, create, s.getJSON(create)["id"], "served while the note lives")
+
+	require.NoError(t, s.st.PutObject(ctx, &store.Object{IRI: note, Type: "Tombstone", Actor: alice.IRI().String(), Local: true, Data: []byte(`{"type":"Tombstone"}`)}))
+	resp, body := s.get(create, ContentTypeActivity)
+	assert.Equal(t, http.StatusGone, resp.StatusCode)
+	assert.NotContains(t, string(body), "secret text")
+}
