@@ -25,6 +25,36 @@
 // NewCreate, NewNote and their siblings build the activities a server
 // sends; SetTo and SetCc address them.
 //
+// # Reading and writing posts and actors
+//
+// Plain accessors read what fediverse software shows from any vocab.Type,
+// returning zero values when a property is absent: Content, ContentMap,
+// Summary (the content warning), Sensitive, Name, Published, Updated, URL,
+// InReplyTo, Context, Conversation and Thread, Quote (FEP-044f quote,
+// quoteUrl, quoteUri, _misskey_quote), Attachments (media type, URL, alt
+// text, blurhash, size, focal point), Tags, Mentions, Mentioned, Hashtags,
+// Emojis, VisibilityOf and PlainText. ReadPoll reads a Question's options
+// and votes, ReadInteractionPolicy GoToSocial's interactionPolicy and
+// ReadActor an actor's profile (fields, avatar, header, collections,
+// sharedInbox, alsoKnownAs, movedTo, discoverable, indexable, publicKey,
+// assertionMethod Multikeys).
+//
+// For writing, NewReply builds a reply with the parent author's Mention
+// tag, link and addressing; NewBoost, NewPoll, NewPollVote and
+// NewProfileUpdate build the other common posts; AddMention, AddHashtag,
+// AddEmoji, AddAttachment, Address, SetContent, SetContentMap, SetSummary,
+// SetQuote, SetProfileFields, SetIcon and their siblings edit documents.
+//
+// Properties the vocabulary has no term for (quote, quoteUrl,
+// _misskey_quote, conversation, featuredTags, assertionMethod, a
+// Document's width and height) are read from and written to the type's
+// unknown properties (GetUnknownProperties). Two losses come from the
+// vocabulary itself: it keeps "content" and drops "contentMap" when a
+// document has both, so ContentMap is nil for Mastodon posts; and it
+// stores a blurhash that looks like a URI scheme ("USQv:...") as an IRI
+// whose scheme, and so the blurhash's first characters, are lowercased.
+// The generated types stay available for anything rarer.
+//
 // # Transport
 //
 // Transport is the interface the rest of slothpub uses to reach other
