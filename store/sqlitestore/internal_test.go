@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"bytes"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strconv"
@@ -24,7 +25,7 @@ func TestPragmas(t *testing.T) {
 	}{
 		{"writer", s.w.db, map[string]string{
 			"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "1234",
-			"synchronous": "2", "user_version": "2", "query_only": "0",
+			"synchronous": "2", "user_version": strconv.Itoa(schemaVersion), "query_only": "0",
 		}},
 		{"reader", s.r.db, map[string]string{
 			"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "1234",
@@ -62,7 +63,7 @@ func TestMigrationRunsOnce(t *testing.T) {
 	if n := strings.Count(logs.String(), "migrated schema"); n != 1 {
 		t.Errorf("schema migrated %d times over three opens, want once; log:\n%s", n, logs.String())
 	}
-	if !strings.Contains(logs.String(), "from=0 to=2") {
+	if !strings.Contains(logs.String(), fmt.Sprintf("from=0 to=%d", schemaVersion)) {
 		t.Errorf("migration log lacks versions: %s", logs.String())
 	}
 }
@@ -113,8 +114,8 @@ func TestMigrateFromV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if !strings.Contains(logs.String(), "from=1 to=2") {
-		t.Errorf("migration log = %q, want from=1 to=2", logs.String())
+	if !strings.Contains(logs.String(), fmt.Sprintf("from=1 to=%d", schemaVersion)) {
+		t.Errorf("migration log = %q, want from=1 to=%d", logs.String(), schemaVersion)
 	}
 	if k, err := s.GetKey(ctx, "k"); err != nil || k.PublicPEM != "pem" {
 		t.Errorf("key after migration = %+v, %v", k, err)

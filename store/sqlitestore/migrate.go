@@ -2,7 +2,10 @@ package sqlitestore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // migrations are the schema changes in order: migrations[i] takes the
@@ -51,7 +54,68 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX protocol_values_by_expiry ON protocol_values (expires) WHERE expires != 0`,
 	},
+	// 3: the store.Driver schema. Objects get a store-wide sequence number
+	// (AUTOINCREMENT: never reused, so a page cursor stays valid after a
+	// delete) and their thread parent, and every field FindObjects selects
+	// by an index ordered by seq. Existing objects are numbered in rowid
+	// order (their insertion order) and their in_reply_to is read from
+	// their JSON (a string or an object's id). The table is rebuilt, since
+	// SQLite cannot add a primary key to a table; the iri stays unique, so
+	// the statements of Store (upserts on iri) work unchanged.
+	// collection_items needs nothing: its AUTOINCREMENT seq is store-wide,
+	// (collection, seq) pages both ways and UNIQUE (collection, item) is
+	// the O(log n) membership test. jobs holds store.Job; a NULL
+	// unique_key is no key (NULLs never conflict).
+	{
+		`CREATE TABLE objects_v3 (
+			seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+			iri         TEXT NOT NULL UNIQUE,
+			type        TEXT NOT NULL,
+			actor       TEXT NOT NULL,
+			in_reply_to TEXT NOT NULL DEFAULT '',
+			local       INTEGER NOT NULL,
+			data        BLOB NOT NULL,
+			created     INTEGER NOT NULL, -- Unix nanoseconds
+			updated     INTEGER NOT NULL
+		)`,
+		`INSERT INTO objects_v3 (seq, iri, type, actor, in_reply_to, local, data, created, updated)
+		 SELECT rowid, iri, type, actor,
+		   CASE WHEN json_valid(CAST(data AS TEXT)) THEN COALESCE(
+		     CASE json_type(CAST(data AS TEXT), '$.inReplyTo')
+		       WHEN 'text' THEN json_extract(CAST(data AS TEXT), '$.inReplyTo')
+		       WHEN 'object' THEN CASE json_type(CAST(data AS TEXT), '$.inReplyTo.id')
+		         WHEN 'text' THEN json_extract(CAST(data AS TEXT), '$.inReplyTo.id') END
+		     END, '') ELSE '' END,
+		   local, data, created, updated
+		 FROM objects ORDER BY rowid`,
+		`DROP TABLE objects`,
+		`ALTER TABLE objects_v3 RENAME TO objects`,
+		`CREATE INDEX objects_by_actor ON objects (actor, seq)`,
+		`CREATE INDEX objects_by_in_reply_to ON objects (in_reply_to, seq)`,
+		`CREATE INDEX objects_by_type ON objects (type, seq)`,
+		`CREATE TABLE jobs (
+			id          INTEGER PRIMARY KEY AUTOINCREMENT,
+			kind        TEXT NOT NULL,
+			payload     BLOB NOT NULL,
+			unique_key  TEXT UNIQUE, -- NULL: not unique
+			state       TEXT NOT NULL,
+			attempt     INTEGER NOT NULL,
+			run_at      INTEGER NOT NULL, -- Unix nanoseconds
+			lease_until INTEGER NOT NULL, -- 0 if never claimed
+			last_error  TEXT NOT NULL,
+			created     INTEGER NOT NULL,
+			finished    INTEGER NOT NULL -- 0 unless completed or discarded
+		)`,
+		`CREATE INDEX jobs_claim ON jobs (state, kind, run_at, id)`,
+		`CREATE INDEX jobs_by_kind ON jobs (kind, id)`,
+		`CREATE INDEX jobs_finished ON jobs (finished, id) WHERE state IN ('completed', 'discarded')`,
+	},
 }
+
+// ErrNewerSchema is returned (wrapped) by Open and OpenDriver for a
+// database whose schema version is newer than this code knows: an older
+// binary must not write to a newer schema.
+var ErrNewerSchema = errors.New("sqlitestore: the database schema is newer than this program knows")
 
 // schemaVersion is the user_version of a fully migrated database.
 var schemaVersion = len(migrations)
@@ -59,7 +123,13 @@ var schemaVersion = len(migrations)
 // migrate brings the schema to schemaVersion in one write transaction, so
 // that two processes opening one new file do not both migrate it.
 func (s *Store) migrate(ctx context.Context) error {
-	tx, err := s.w.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: holds the write lock
+	return migrateDB(ctx, s.w.db, s.log)
+}
+
+// migrateDB migrates db, a writer handle (its DSN begins transactions
+// IMMEDIATE), and logs to log.
+func migrateDB(ctx context.Context, db *sql.DB, log *slog.Logger) error {
+	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: holds the write lock
 	if err != nil {
 		return fmt.Errorf("begin migration: %w", err)
 	}
@@ -69,7 +139,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("read schema version: %w", err)
 	}
 	if version > schemaVersion {
-		return fmt.Errorf("schema version %d is newer than this code's %d", version, schemaVersion)
+		return fmt.Errorf("%w: schema version %d is newer than this code's %d", ErrNewerSchema, version, schemaVersion)
 	}
 	if version == schemaVersion {
 		return nil
@@ -88,6 +158,6 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit migration: %w", err)
 	}
-	s.log.InfoContext(ctx, "sqlitestore: migrated schema", "from", version, "to", schemaVersion)
+	log.InfoContext(ctx, "sqlitestore: migrated schema", "from", version, "to", schemaVersion)
 	return nil
 }
