@@ -120,6 +120,8 @@ func ReadActor(t vocab.Type) Actor {
 			a.PreferredUsername = pu.GetXMLSchemaString()
 		} else if pu.IsRDFLangString() {
 			a.PreferredUsername = pickLanguage(pu.GetRDFLangString())
+		} else if pu.IsIRI() {
+			a.PreferredUsername = pu.GetIRI().String()
 		}
 	}
 	if p, ok := t.(interface {

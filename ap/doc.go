@@ -50,9 +50,11 @@
 // Document's width and height) are read from and written to the type's
 // unknown properties (GetUnknownProperties). Two losses come from the
 // vocabulary itself: it keeps "content" and drops "contentMap" when a
-// document has both, so ContentMap is nil for Mastodon posts; and it
-// stores a blurhash that looks like a URI scheme ("USQv:...") as an IRI
-// whose scheme, and so the blurhash's first characters, are lowercased.
+// document has both, so ContentMap is nil for parsed Mastodon posts; and
+// it stores any string that starts like a URI scheme ("CW: spoilers", a
+// blurhash such as "USQv:...") as an IRI, whose scheme net/url lowercases,
+// so such a summary, name, content or blurhash reads back with its first
+// word in lower case ("cw: spoilers").
 // The generated types stay available for anything rarer.
 //
 // # Transport

@@ -134,6 +134,8 @@ type langIter interface {
 	GetXMLSchemaString() string
 	IsRDFLangString() bool
 	GetRDFLangString() map[string]string
+	IsIRI() bool
+	GetIRI() *url.URL
 }
 
 type langProp[I langIter] interface {
@@ -143,6 +145,12 @@ type langProp[I langIter] interface {
 
 // langValues returns the first plain string of p and the union of its
 // language maps.
+//
+// The vocabulary reads any string that parses as a URL with a scheme as
+// an IRI: "CW: spoilers", "RE: https://...", "Note: ..." or a bare link
+// become IRIs whose scheme net/url has lowercased ("cw: spoilers"). Such
+// values are returned as the IRI's text; the case of the part before the
+// first colon cannot be recovered.
 func langValues[I langIter](p langProp[I]) (plain string, hasPlain bool, m map[string]string) {
 	if p == nil {
 		return "", false, nil
@@ -152,6 +160,8 @@ func langValues[I langIter](p langProp[I]) (plain string, hasPlain bool, m map[s
 		switch {
 		case it.IsXMLSchemaString() && !hasPlain:
 			plain, hasPlain = it.GetXMLSchemaString(), true
+		case it.IsIRI() && !hasPlain && it.GetIRI() != nil:
+			plain, hasPlain = it.GetIRI().String(), true
 		case it.IsRDFLangString():
 			for k, v := range it.GetRDFLangString() {
 				if m == nil {
@@ -440,7 +450,8 @@ func Thread(t vocab.Type) string {
 // Quote returns the id of the post t quotes, from the first of FEP-044f
 // quote (Mastodon 4.5, GoToSocial), quoteUrl (Misskey, Akkoma), quoteUri
 // (Fedibird), _misskey_quote, and an FEP-e232 Link tag whose rel names
-// _misskey_quote. Empty values (some bridges send "") are skipped. The
+// _misskey_quote or whose name starts with "RE:" (Pleroma), with an
+// ActivityStreams media type. Empty values (some bridges send "") are skipped. The
 // vocabulary has none of these terms; they are read from the unknown
 // properties.
 func Quote(t vocab.Type) *url.URL {
@@ -450,15 +461,27 @@ func Quote(t vocab.Type) *url.URL {
 		}
 	}
 	for _, tag := range Tags(t) {
-		if tag.Type == "Link" && tag.Href != nil {
-			for _, r := range tag.Rel {
-				if strings.HasSuffix(r, "_misskey_quote") {
-					return tag.Href
-				}
+		if tag.Type != "Link" || tag.Href == nil {
+			continue
+		}
+		for _, r := range tag.Rel {
+			if strings.HasSuffix(r, "_misskey_quote") {
+				return tag.Href
 			}
+		}
+		if isAS2MediaType(tag.MediaType) && strings.HasPrefix(strings.ToUpper(tag.Name), "RE:") {
+			return tag.Href
 		}
 	}
 	return nil
+}
+
+// isAS2MediaType reports whether mt names an ActivityStreams document
+// (application/activity+json, or application/ld+json with the
+// ActivityStreams profile).
+func isAS2MediaType(mt string) bool {
+	return strings.HasPrefix(mt, "application/activity+json") ||
+		(strings.HasPrefix(mt, "application/ld+json") && strings.Contains(mt, asContext))
 }
 
 type withTag interface {

@@ -173,6 +173,17 @@ func TestReadLemmyPage(t *testing.T) {
 	assert.False(t, Sensitive(p))
 }
 
+func TestReadLemmyComment(t *testing.T) {
+	c := readFixture(t, "objects/lemmy-note-comment-1.json")
+	assert.Equal(t, "<p>first comment!</p>\n", Content(c))
+	assert.Equal(t, "https://enterprise.lemmy.ml/post/55143", str(InReplyTo(c)))
+	assert.Equal(t, "https://enterprise.lemmy.ml/comment/38741/context", str(Context(c)))
+	assert.Equal(t, []Mention{
+		{Href: iri(t, "https://enterprise.lemmy.ml/u/picard"), Name: "@picard@enterprise.lemmy.ml"},
+		{Href: iri(t, "https://enterprise.lemmy.ml/c/tenforward"), Name: "@tenforward@enterprise.lemmy.ml"},
+	}, Mentions(c))
+}
+
 func TestReadPeerTubeURL(t *testing.T) {
 	v := readFixture(t, "objects/peertube-video-1.json")
 	assert.Equal(t, "https://tilvids.com/videos/watch/e7946124-7b72-4ad7-9d22-844a84bb2de1", str(URL(v)))
@@ -186,6 +197,7 @@ func TestReadQuotes(t *testing.T) {
 		{"objects/fep-044f-note-quote.json", "https://example.com/users/alice/statuses/1"},
 		{"objects/fep-044f-note-quote-compat.json", "https://example.com/users/alice/statuses/1"},
 		{"objects/fedibird-note-quote-1.json", "https://example.com/objects/43479e20-c0f8-4f49-bf7f-13fab8234924"},
+		{"objects/fep-e232-note-quote-tag.json", "https://server.example/objects/123"},
 		{"objects/ccworld-note-edge.json", ""}, // quoteUrl ""
 		{"objects/mastodon-note-2.json", ""},
 	} {
@@ -193,6 +205,12 @@ func TestReadQuotes(t *testing.T) {
 			assert.Equal(t, tc.want, str(Quote(readFixture(t, tc.file))))
 		})
 	}
+	assert.Equal(t, []Tag{{
+		Type:      "Link",
+		Href:      iri(t, "https://example.com/users/alice/statuses/1"),
+		MediaType: `application/ld+json; profile="https://www.w3.org/ns/activitystreams"`,
+		Rel:       []string{"https://misskey-hub.net/ns#_misskey_quote"},
+	}}, Tags(readFixture(t, "objects/fep-044f-note-quote-compat.json")))
 	misskey := readFixture(t, "objects/misskey-note-quote-1.json")
 	assert.Empty(t, Tags(misskey))
 	assert.Empty(t, Attachments(misskey))
@@ -287,6 +305,18 @@ func TestReadContentMapOnly(t *testing.T) {
 		"contentMap":{"fr":"<p>bonjour</p>","de":"<p>hallo</p>"}}`))
 	require.NoError(t, err)
 	assert.Equal(t, "<p>hallo</p>", Content(v)) // first language in sorted order
+}
+
+// The vocabulary reads "CW: ..." and other "word:" strings as IRIs and
+// lowercases the scheme; the text is still returned.
+func TestReadSchemeLikeText(t *testing.T) {
+	v, err := Parse(context.Background(), []byte(`{"type":"Note","id":"https://a.example/n/1",
+		"summary":"CW: spoilers","content":"http://x.example/Page","name":"RE: https://b.example/1"}`))
+	require.NoError(t, err)
+	assert.Equal(t, "cw: spoilers", Summary(v)) // "CW" lowercased: a known loss
+	assert.True(t, HasContentWarning(v))
+	assert.Equal(t, "http://x.example/Page", Content(v))
+	assert.Equal(t, "re: https://b.example/1", Name(v))
 }
 
 func TestPlainText(t *testing.T) {
