@@ -158,9 +158,13 @@ func (t *dtx) FinishJob(ctx context.Context, r store.JobResult) error {
 		query string
 		args  []any
 	)
+	at := toNanos(r.At)
+	if at == 0 {
+		at = nowNanos() // a finished job has a finish time: DeleteJobs reads it
+	}
 	switch r.State {
 	case store.JobCompleted:
-		query, args = `UPDATE jobs SET state = ?, finished = ? WHERE id = ?`, []any{string(r.State), toNanos(r.At), r.ID}
+		query, args = `UPDATE jobs SET state = ?, finished = ? WHERE id = ?`, []any{string(r.State), at, r.ID}
 	case store.JobRetryable:
 		query, args = `UPDATE jobs SET state = ?, run_at = ?, last_error = ? WHERE id = ?`,
 			[]any{string(r.State), toNanos(r.RunAt), r.Error, r.ID}
@@ -169,7 +173,7 @@ func (t *dtx) FinishJob(ctx context.Context, r store.JobResult) error {
 			[]any{string(r.State), toNanos(r.RunAt), r.ID}
 	case store.JobDiscarded:
 		query, args = `UPDATE jobs SET state = ?, last_error = ?, finished = ? WHERE id = ?`,
-			[]any{string(r.State), r.Error, toNanos(r.At), r.ID}
+			[]any{string(r.State), r.Error, at, r.ID}
 	default:
 		return fmt.Errorf("sqlitestore: job %d: cannot finish as %q", r.ID, r.State)
 	}
@@ -280,7 +284,8 @@ func (t *dtx) DeleteJobs(ctx context.Context, before time.Time, limit int) (int,
 	}
 	n, err := affected(t.exec(ctx,
 		`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
-		   WHERE state IN ('completed', 'discarded') AND finished < ? ORDER BY finished, id LIMIT ?)`,
+		   WHERE finished != 0 AND finished < ? AND +state IN ('completed', 'discarded') -- + keeps the planner on jobs_finished
+		   ORDER BY finished, id LIMIT ?)`,
 		toNanos(before), limit))
 	if err != nil {
 		return 0, fmt.Errorf("sqlitestore: delete jobs: %w", err)

@@ -108,7 +108,8 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX jobs_claim ON jobs (state, kind, run_at, id)`,
 		`CREATE INDEX jobs_by_kind ON jobs (kind, id)`,
-		`CREATE INDEX jobs_finished ON jobs (finished, id) WHERE state IN ('completed', 'discarded')`,
+		// finished is set (non-zero) for completed and discarded jobs only.
+		`CREATE INDEX jobs_finished ON jobs (finished, id) WHERE finished != 0`,
 	},
 }
 
