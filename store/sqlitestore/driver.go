@@ -30,7 +30,9 @@ import (
 // writer waits for it, so a panic unwinds the caller's stack. Units of one
 // batch run one after the other, each seeing the writes of those before
 // it, and commit or fail together with them (as if they had run one by
-// one, and a crash had come before the last COMMIT).
+// one, and a crash had come before the last COMMIT). fn must not call
+// Update itself: the writer waits for fn, so the inner unit would never
+// start.
 //
 // View runs on a pool of read-only connections, each View in a read
 // transaction: a consistent snapshot of the last commit, never waiting for
