@@ -24,8 +24,12 @@ func ExampleNetwork() {
 
 	fmt.Println("alice follows bob:", b.Has(bob.Followers().String(), alice.IRI().String()))
 	fmt.Println("bob accepted:", a.Has(alice.Following().String(), bob.IRI().String()))
+	// Each delivery that was accepted, once (a delivery retried after a
+	// transient failure on a loaded machine shows here once too).
+	seen := map[string]bool{}
 	for _, e := range n.Exchanges() {
-		if e.Method == "POST" {
+		if e.Method == "POST" && e.Status == 202 && !seen[e.URL] {
+			seen[e.URL] = true
 			fmt.Println(e.Method, e.URL, e.Signed, e.Status)
 		}
 	}
