@@ -137,13 +137,27 @@ func vouchesFor(actor *url.URL) func(id *url.URL, v vocab.Type) bool {
 // vouch for by references to their ids, in both the parsed value and the
 // raw document: what is stored and what listeners see never carries an
 // unverified copy of someone else's object.
+//
+// The raw document keeps the bytes received for everything else: the
+// vocabulary's round trip is lossy (see ap.EmbeddedJSON), so it is used
+// only for a document whose object cannot be found in the JSON itself.
 func (a *Activity) distrust() error {
-	if !ap.ReferObjects(a.Value, vouchesFor(a.Actor)) {
+	keep := vouchesFor(a.Actor)
+	var refused []*url.URL
+	if !ap.ReferObjects(a.Value, func(id *url.URL, v vocab.Type) bool {
+		if keep(id, v) {
+			return true
+		}
+		refused = append(refused, id)
+		return false
+	}) {
 		return nil
 	}
-	raw, err := ap.Serialize(a.Value)
+	raw, err := ap.ReferJSON(a.Raw, refused)
 	if err != nil {
-		return ap.Errorf(http.StatusBadRequest, "activity cannot be serialised", err)
+		if raw, err = ap.Serialize(a.Value); err != nil {
+			return ap.Errorf(http.StatusBadRequest, "activity cannot be serialised", err)
+		}
 	}
 	a.Raw = raw
 	return nil

@@ -395,9 +395,13 @@ func (h *Handler) onCreateUpdate(ctx context.Context, a *Activity) error {
 				return ap.Errorf(http.StatusForbidden, "object is attributed to someone else", nil)
 			}
 		}
-		data, err := ap.Serialize(v)
-		if err != nil {
-			return ap.Errorf(http.StatusBadRequest, "object cannot be serialised", err)
+		// Stored as received: the vocabulary's round trip is lossy.
+		data, ok := ap.EmbeddedJSON(a.Raw, id.String())
+		var err error
+		if !ok {
+			if data, err = ap.Serialize(v); err != nil {
+				return ap.Errorf(http.StatusBadRequest, "object cannot be serialised", err)
+			}
 		}
 		obj := &store.Object{IRI: id.String(), Type: v.GetTypeName(), Actor: owner, Data: data}
 		if a.Type == "Create" {

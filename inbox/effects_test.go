@@ -212,3 +212,31 @@ func TestCopiesToPersonalInboxesReachEachTimeline(t *testing.T) {
 	assert.True(t, r.b.Has(r.bob.Inbox().String(), id))
 	assert.True(t, r.b.Has(dan.Inbox().String(), id))
 }
+
+// What the inbox stores of a received object is the JSON received: the
+// vocabulary's round trip lower-cases text that looks like an IRI ("CW:",
+// "RE:") and drops properties it does not know.
+func TestStoredObjectKeepsTextAsReceived(t *testing.T) {
+	r := newRig(t)
+	noteID := r.alice.IRI().String() + "/statuses/cw"
+	note := fmt.Sprintf(`{"id":%q,"type":"Note","attributedTo":%q,"summary":"CW: spoilers","content":"<p>RE: https://x.example/1</p>","_misskey_content":"RE: kept","to":[%q]}`,
+		noteID, r.alice.IRI(), r.bob.IRI())
+	createID, create := r.activity(r.alice, "Create", note, "")
+	require.Equal(t, http.StatusAccepted, r.post(create, reqOpts{signer: r.alice.Signer()}))
+	_, data := r.object(noteID)
+	assert.Contains(t, data, `"summary":"CW: spoilers"`)
+	assert.Contains(t, data, `"content":"<p>RE: https://x.example/1</p>"`)
+	assert.Contains(t, data, `"_misskey_content":"RE: kept"`)
+	_, data = r.object(createID)
+	assert.Contains(t, data, `"summary":"CW: spoilers"`, "the activity as received")
+
+	// An Announce whose forged copy is replaced keeps the rest of its bytes.
+	mallory := r.n.Instance("c.example").User("mallory")
+	announceID := mallory.IRI().String() + "/announces/1"
+	body := fmt.Appendf(nil, `{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Announce","actor":%q,"summary":"CW: boosted",
+		"to":["https://www.w3.org/ns/activitystreams#Public"],"object":{"id":%q,"type":"Note","content":"FORGED"}}`, announceID, mallory.IRI(), noteID)
+	require.Equal(t, http.StatusAccepted, r.post(body, reqOpts{signer: mallory.Signer()}))
+	_, data = r.object(announceID)
+	assert.NotContains(t, data, "FORGED")
+	assert.Contains(t, data, `"summary":"CW: boosted"`)
+}

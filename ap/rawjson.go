@@ -1,0 +1,144 @@
+package ap
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/url"
+)
+
+// The vocabulary's round trip is not lossless: text that looks like an IRI
+// ("CW: spoilers", "RE: https://...") comes back with its "scheme" in lower
+// case, and properties it does not know are dropped. What the SDK stores
+// of a received document is therefore cut from the bytes received, never
+// re-serialised from the parsed value. These helpers work on the JSON.
+
+// errNoObject is returned when a document has no top-level "object" to
+// work on (expanded JSON-LD, say); callers fall back to the parsed value.
+var errNoObject = errors.New("ap: no top-level object property")
+
+// sameIRI reports whether the IRI s (as written in a document) names u.
+func sameIRI(s string, u string) bool {
+	if s == u {
+		return true
+	}
+	p, err := url.Parse(s)
+	return err == nil && p.String() == u
+}
+
+// embeddedMembers returns the members of the top-level "object" of doc
+// (one, or those of an array) and whether it was an array.
+func embeddedMembers(doc map[string]json.RawMessage) ([]json.RawMessage, bool, error) {
+	raw, ok := doc["object"]
+	if !ok {
+		return nil, false, errNoObject
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '[' {
+		var arr []json.RawMessage
+		if err := json.Unmarshal(raw, &arr); err != nil {
+			return nil, false, err
+		}
+		return arr, true, nil
+	}
+	return []json.RawMessage{raw}, false, nil
+}
+
+// memberID returns the id of an embedded object member, "" for an IRI or
+// an object without one.
+func memberID(m json.RawMessage) (string, map[string]json.RawMessage) {
+	m = bytes.TrimSpace(m)
+	if len(m) == 0 || m[0] != '{' {
+		return "", nil
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(m, &obj) != nil {
+		return "", nil
+	}
+	var id string
+	if json.Unmarshal(obj["id"], &id) != nil {
+		return "", obj
+	}
+	return id, obj
+}
+
+// EmbeddedJSON returns the object with the given id embedded in the
+// activity document raw (its "object", or a member of it) exactly as
+// received, with the activity's @context added when the object has none of
+// its own. It reports false when raw embeds no such object.
+func EmbeddedJSON(raw []byte, id string) ([]byte, bool) {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(raw, &doc) != nil {
+		return nil, false
+	}
+	members, _, err := embeddedMembers(doc)
+	if err != nil {
+		return nil, false
+	}
+	for _, m := range members {
+		mid, obj := memberID(m)
+		if mid == "" || !sameIRI(mid, id) {
+			continue
+		}
+		if _, has := obj["@context"]; has || doc["@context"] == nil {
+			return bytes.Clone(bytes.TrimSpace(m)), true
+		}
+		obj["@context"] = doc["@context"]
+		out, err := marshalRaw(obj)
+		if err != nil {
+			return nil, false
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// ReferJSON returns the activity document raw with each object embedded in
+// its "object" whose id is among ids replaced by that id, as a bare IRI;
+// everything else keeps the bytes it was received with.
+func ReferJSON(raw []byte, ids []*url.URL) ([]byte, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	members, array, err := embeddedMembers(doc)
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range members {
+		mid, _ := memberID(m)
+		if mid == "" {
+			continue
+		}
+		for _, u := range ids {
+			if sameIRI(mid, u.String()) {
+				s, err := json.Marshal(mid)
+				if err != nil {
+					return nil, err
+				}
+				members[i] = s
+				break
+			}
+		}
+	}
+	if array {
+		if doc["object"], err = marshalRaw(members); err != nil {
+			return nil, err
+		}
+	} else {
+		doc["object"] = members[0]
+	}
+	return marshalRaw(doc)
+}
+
+// marshalRaw encodes v without escaping HTML, so that the strings of the
+// members it carries keep their bytes.
+func marshalRaw(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
