@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/slothpub/slothpub/store"
 	"github.com/slothpub/slothpub/store/memstore"
 )
 
@@ -24,7 +25,7 @@ func fixture(parts ...string) string {
 // testServer is a Directory served over real HTTP on loopback.
 type testServer struct {
 	t   *testing.T
-	st  *memstore.Store
+	st  *store.DB
 	d   *Directory
 	srv *httptest.Server
 }

@@ -215,7 +215,7 @@ func TestDoubleKnockMemorySharedThroughStore(t *testing.T) {
 
 // recordingValues is a memstore that also records every PutValue.
 type recordingValues struct {
-	*memstore.Store
+	store.Store
 	mu   sync.Mutex
 	puts []put
 }

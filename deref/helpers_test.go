@@ -22,6 +22,7 @@ import (
 	"github.com/slothpub/slothpub/ap"
 	"github.com/slothpub/slothpub/deref"
 	"github.com/slothpub/slothpub/httpsig"
+	"github.com/slothpub/slothpub/store"
 	"github.com/slothpub/slothpub/store/memstore"
 )
 
@@ -267,7 +268,7 @@ func actorJSON(t testing.TB, origin, path string, key *rsa.PrivateKey) string {
 // transport.
 type setup struct {
 	r      *deref.Resolver
-	st     *memstore.Store
+	st     *store.DB
 	tr     *testTransport
 	clock  *clock
 	signer *markSigner

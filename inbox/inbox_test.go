@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/slothpub/slothpub/ap"
 	"github.com/slothpub/slothpub/ap/aptest"
 	"github.com/slothpub/slothpub/store"
+	"github.com/slothpub/slothpub/store/memstore"
 )
 
 // rig is bob's instance served over real HTTP, and alice and eve on a
@@ -211,11 +213,18 @@ func TestInboxForeignEmbeddedObjectRejected(t *testing.T) {
 // leaves a claim without a processed mark; the sender's redelivery must
 // then be processed, not swallowed as a duplicate.
 func TestInboxRedeliveryAfterCrashIsProcessed(t *testing.T) {
-	r := newRig(t)
+	aged := &agedObjects{Store: memstore.New(), age: 2 * time.Minute}
+	r := newRigWith(t, &aptest.Options{Store: func(host string) store.Store {
+		if host == "b.example" {
+			return aged
+		}
+		return memstore.New()
+	}})
 	ctx := context.Background()
 	id, body := r.follow()
-	claim := &store.Object{IRI: id, Type: "Follow", Actor: r.alice.IRI().String(), Data: body, Created: time.Now().Add(-2 * time.Minute)}
+	claim := &store.Object{IRI: id, Type: "Follow", Actor: r.alice.IRI().String(), Data: body}
 	require.NoError(t, r.b.Store.CreateObject(ctx, claim))
+	aged.iri.Store(&id) // the claim was left two minutes ago
 
 	assert.Equal(t, http.StatusAccepted, r.post(body, reqOpts{signer: r.alice.Signer()}))
 	r.n.Settle()
@@ -253,4 +262,20 @@ func TestInboxContentTypes(t *testing.T) {
 		_, body := r.follow()
 		assert.Equal(t, want, r.post(body, reqOpts{signer: r.alice.Signer(), contentType: ct}), ct)
 	}
+}
+
+// agedObjects is a store in which the object iri reads as created age ago:
+// a claim left behind by a process that died.
+type agedObjects struct {
+	store.Store
+	age time.Duration
+	iri atomic.Pointer[string]
+}
+
+func (a *agedObjects) GetObject(ctx context.Context, iri string) (*store.Object, error) {
+	o, err := a.Store.GetObject(ctx, iri)
+	if p := a.iri.Load(); err == nil && p != nil && *p == iri {
+		o.Created = o.Created.Add(-a.age)
+	}
+	return o, err
 }

@@ -21,21 +21,21 @@ import (
 // breaks one contract of a working driver and names the subtest that must
 // catch it; "none" is the control: the same harness must pass.
 var brokenDrivers = map[string]struct {
-	wrap     func(*memstore.Store) store.Store
+	wrap     func(*store.DB) store.Store
 	mustFail string // subtest of Run that must fail; "" means the run must pass
 }{
-	"none":              {func(s *memstore.Store) store.Store { return s }, ""},
-	"shared-get":        {func(s *memstore.Store) store.Store { return &sharedGet{Store: s} }, "Objects/DataCopiedOut"},
-	"put-resets":        {func(s *memstore.Store) store.Store { return putResets{s} }, "Objects/PutKeepsCreated"},
-	"racy-create":       {func(s *memstore.Store) store.Store { return racyCreate{s} }, "Objects/CreateConcurrent"},
-	"dup-moves":         {func(s *memstore.Store) store.Store { return dupMoves{s} }, "Collections/DuplicateKeepsPosition"},
-	"offset-cursor":     {func(s *memstore.Store) store.Store { return offsetCursor{s} }, "Collections/CursorStable"},
-	"lenient-cursor":    {func(s *memstore.Store) store.Store { return lenientCursor{s} }, "Collections/MalformedCursor"},
-	"last-page-next":    {func(s *memstore.Store) store.Store { return lastPageNext{s} }, "Collections/PagingExactMultiple"},
-	"case-insensitive":  {func(s *memstore.Store) store.Store { return &foldAccounts{Store: s} }, "Accounts/CaseSensitive"},
-	"delete-key-silent": {func(s *memstore.Store) store.Store { return silentDeleteKey{s} }, "Keys/Delete"},
-	"value-immortal":    {func(s *memstore.Store) store.Store { return immortalValues{s} }, "Values/Expired"},
-	"value-aliased":     {func(s *memstore.Store) store.Store { return &aliasedValues{Store: s} }, "Values/CopiedIn"},
+	"none":              {func(s *store.DB) store.Store { return s }, ""},
+	"shared-get":        {func(s *store.DB) store.Store { return &sharedGet{Store: s} }, "Objects/DataCopiedOut"},
+	"put-resets":        {func(s *store.DB) store.Store { return putResets{s} }, "Objects/PutKeepsCreated"},
+	"racy-create":       {func(s *store.DB) store.Store { return racyCreate{s} }, "Objects/CreateConcurrent"},
+	"dup-moves":         {func(s *store.DB) store.Store { return dupMoves{s} }, "Collections/DuplicateKeepsPosition"},
+	"offset-cursor":     {func(s *store.DB) store.Store { return offsetCursor{s} }, "Collections/CursorStable"},
+	"lenient-cursor":    {func(s *store.DB) store.Store { return lenientCursor{s} }, "Collections/MalformedCursor"},
+	"last-page-next":    {func(s *store.DB) store.Store { return lastPageNext{s} }, "Collections/PagingExactMultiple"},
+	"case-insensitive":  {func(s *store.DB) store.Store { return &foldAccounts{Store: s} }, "Accounts/CaseSensitive"},
+	"delete-key-silent": {func(s *store.DB) store.Store { return silentDeleteKey{s} }, "Keys/Delete"},
+	"value-immortal":    {func(s *store.DB) store.Store { return immortalValues{s} }, "Values/Expired"},
+	"value-aliased":     {func(s *store.DB) store.Store { return &aliasedValues{Store: s} }, "Values/CopiedIn"},
 }
 
 const brokenEnv = "STORETEST_BROKEN_DRIVER"
@@ -77,7 +77,7 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 // sharedGet hands every caller the same *Object, so a caller's mutation
 // shows up in the next GetObject.
 type sharedGet struct {
-	*memstore.Store
+	store.Store
 	mu    sync.Mutex
 	cache map[string]*store.Object
 }
@@ -99,7 +99,7 @@ func (s *sharedGet) GetObject(ctx context.Context, iri string) (*store.Object, e
 }
 
 // putResets replaces an object by deleting and creating it: Created resets.
-type putResets struct{ *memstore.Store }
+type putResets struct{ store.Store }
 
 func (s putResets) PutObject(ctx context.Context, o *store.Object) error {
 	_ = s.Store.DeleteObject(ctx, o.IRI)
@@ -109,7 +109,7 @@ func (s putResets) PutObject(ctx context.Context, o *store.Object) error {
 }
 
 // racyCreate checks, then writes: not atomic.
-type racyCreate struct{ *memstore.Store }
+type racyCreate struct{ store.Store }
 
 func (s racyCreate) CreateObject(ctx context.Context, o *store.Object) error {
 	if _, err := s.Store.GetObject(ctx, o.IRI); err == nil {
@@ -120,7 +120,7 @@ func (s racyCreate) CreateObject(ctx context.Context, o *store.Object) error {
 }
 
 // dupMoves moves a duplicate to the newest position, though it reports ErrExists.
-type dupMoves struct{ *memstore.Store }
+type dupMoves struct{ store.Store }
 
 func (s dupMoves) AddItem(ctx context.Context, c, item string) error {
 	if ok, _ := s.Store.HasItem(ctx, c, item); ok {
@@ -132,13 +132,13 @@ func (s dupMoves) AddItem(ctx context.Context, c, item string) error {
 }
 
 // all returns every item of a collection, newest first.
-func all(ctx context.Context, s *memstore.Store, c string) ([]string, error) {
+func all(ctx context.Context, s store.Store, c string) ([]string, error) {
 	p, err := s.Items(ctx, c, "", 1<<30)
 	return p.Items, err
 }
 
 // offsetCursor pages by offset, which skips items when older ones are removed.
-type offsetCursor struct{ *memstore.Store }
+type offsetCursor struct{ store.Store }
 
 func (s offsetCursor) Items(ctx context.Context, c, cursor string, limit int) (store.Page, error) {
 	off := 0
@@ -165,7 +165,7 @@ func (s offsetCursor) Items(ctx context.Context, c, cursor string, limit int) (s
 }
 
 // lenientCursor restarts from the newest item on a cursor it cannot parse.
-type lenientCursor struct{ *memstore.Store }
+type lenientCursor struct{ store.Store }
 
 func (s lenientCursor) Items(ctx context.Context, c, cursor string, limit int) (store.Page, error) {
 	p, err := s.Store.Items(ctx, c, cursor, limit)
@@ -176,7 +176,7 @@ func (s lenientCursor) Items(ctx context.Context, c, cursor string, limit int) (
 }
 
 // lastPageNext gives a full last page a Next cursor.
-type lastPageNext struct{ *memstore.Store }
+type lastPageNext struct{ store.Store }
 
 func (s lastPageNext) Items(ctx context.Context, c, cursor string, limit int) (store.Page, error) {
 	p, err := s.Store.Items(ctx, c, cursor, limit)
@@ -192,7 +192,7 @@ func (s lastPageNext) Items(ctx context.Context, c, cursor string, limit int) (s
 
 // foldAccounts treats usernames case-insensitively.
 type foldAccounts struct {
-	*memstore.Store
+	store.Store
 	taken sync.Map // lower-cased usernames
 }
 
@@ -204,7 +204,7 @@ func (s *foldAccounts) CreateAccount(ctx context.Context, a *store.Account) erro
 }
 
 // silentDeleteKey reports success for a key that is not there.
-type silentDeleteKey struct{ *memstore.Store }
+type silentDeleteKey struct{ store.Store }
 
 func (s silentDeleteKey) DeleteKey(ctx context.Context, id string) error {
 	_ = s.Store.DeleteKey(ctx, id)
@@ -212,7 +212,7 @@ func (s silentDeleteKey) DeleteKey(ctx context.Context, id string) error {
 }
 
 // immortalValues ignores expiry.
-type immortalValues struct{ *memstore.Store }
+type immortalValues struct{ store.Store }
 
 func (s immortalValues) PutValue(ctx context.Context, key string, v []byte, _ time.Time) error {
 	return s.Store.PutValue(ctx, key, v, time.Time{})
@@ -220,7 +220,7 @@ func (s immortalValues) PutValue(ctx context.Context, key string, v []byte, _ ti
 
 // aliasedValues keeps the caller's slice instead of a copy.
 type aliasedValues struct {
-	*memstore.Store
+	store.Store
 	mu sync.Mutex
 	m  map[string][]byte
 }
