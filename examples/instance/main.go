@@ -126,10 +126,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err := secureData(c.data, dbPath); err != nil {
 		return err
 	}
-	st, err := sqlitestore.Open(ctx, dbPath, nil)
+	// The SQLite driver group-commits concurrent units of work (one fsync
+	// for many); store.DB is the portable store over it.
+	drv, err := sqlitestore.OpenDriver(ctx, dbPath, &sqlitestore.Options{Logger: log})
 	if err != nil {
 		return err
 	}
+	st := store.Open(drv, &store.Options{Logger: log})
 	defer st.Close()
 	// Opening the store creates the WAL's side files; check them too.
 	if err := secureData(c.data, dbPath); err != nil {
