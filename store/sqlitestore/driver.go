@@ -178,7 +178,7 @@ func OpenDriver(ctx context.Context, path string, opts *Options) (*Driver, error
 	return d, nil
 }
 
-// driverOptions fills in the defaults of Options, as Open does.
+// driverOptions fills in the defaults of Options, for Open and OpenDriver.
 func driverOptions(opts *Options) Options {
 	var o Options
 	if opts != nil {

@@ -65,22 +65,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlitestore: empty database path")
 	}
-	var o Options
-	if opts != nil {
-		o = *opts
-	}
-	if o.BusyTimeout <= 0 {
-		o.BusyTimeout = defaultBusyTimeout
-	}
-	if o.MaxReaders <= 0 {
-		o.MaxReaders = defaultMaxReaders
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.FileMode == 0 {
-		o.FileMode = defaultFileMode
-	}
+	o := driverOptions(opts)
 	s := &Store{log: o.Logger}
 	if path != memoryPath {
 		if err := createFile(path, o.FileMode.Perm()); err != nil {
