@@ -46,8 +46,38 @@ type DB struct {
 // unit. A Tx is used by one goroutine and never after the function
 // returns.
 type Tx struct {
-	db *DB
-	tx DriverTx
+	db    *DB
+	tx    DriverTx
+	write bool
+}
+
+// txKey is the context key of the unit WithTx binds.
+type txKey struct{}
+
+// WithTx returns ctx bound to the unit tx: every method of tx's DB called
+// with the returned context (or one derived from it) runs inside tx
+// instead of in a unit of its own, and so do DB.Update and DB.View, whose
+// function then gets tx itself. That lets code that holds only the DB, or
+// a Store that is the DB (an actor.Directory, a cache), take part in a
+// unit its caller opened, without knowing of it, and without the deadlock
+// a second unit would meet where the driver holds a write lock (memstore,
+// SQLite's writer).
+//
+// A unit joined this way has no boundary of its own: a nested Update whose
+// function fails leaves the writes it made in tx, so its error must fail
+// the outer unit (return it), as it would any other. The context must not
+// outlive the function tx was given to. A context bound to a read-only
+// unit (DB.View) makes a nested Update fail.
+func WithTx(ctx context.Context, tx *Tx) context.Context {
+	return context.WithValue(ctx, txKey{}, tx)
+}
+
+// bound returns the unit of db that ctx is bound to, or nil.
+func (db *DB) bound(ctx context.Context) *Tx {
+	if tx, ok := ctx.Value(txKey{}).(*Tx); ok && tx.db == db {
+		return tx
+	}
+	return nil
 }
 
 var (
@@ -78,13 +108,25 @@ func (db *DB) now() time.Time { return db.clock().Round(0) }
 // error (or panics again). fn must not have effects outside tx: a driver
 // may run it more than once to retry a unit that lost a serialisation
 // conflict. Do no network I/O in fn; drivers may hold a write lock.
+//
+// With a context bound to a unit of db (WithTx), fn runs in that unit.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
-	return db.d.Update(ctx, func(dt DriverTx) error { return fn(&Tx{db: db, tx: dt}) })
+	if tx := db.bound(ctx); tx != nil {
+		if !tx.write {
+			return invalid("Update inside a read-only unit")
+		}
+		return fn(tx)
+	}
+	return db.d.Update(ctx, func(dt DriverTx) error { return fn(&Tx{db: db, tx: dt, write: true}) })
 }
 
 // View runs fn against a consistent read-only view of the store. Writes
-// inside it fail.
+// inside it fail. With a context bound to a unit of db (WithTx), fn runs
+// in that unit, which may then be read-write.
 func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
+	if tx := db.bound(ctx); tx != nil {
+		return fn(tx)
+	}
 	return db.d.View(ctx, func(dt DriverTx) error { return fn(&Tx{db: db, tx: dt}) })
 }
 
