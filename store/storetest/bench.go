@@ -17,11 +17,7 @@ func BenchCreateObject(b *testing.B, s store.Store) {
 	for b.Loop() {
 		iri := fmt.Sprintf("https://example.com/bench/create/%d", i)
 		i++
-		data = fmt.Appendf(data[:0], `{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Note",`+
-			`"attributedTo":"https://example.com/users/alice","to":["https://www.w3.org/ns/activitystreams#Public"],`+
-			`"cc":["https://example.com/users/alice/followers"],"published":"2024-05-01T12:00:00Z",`+
-			`"content":"<p>A benchmark note of a typical length, long enough to look like a real post on a `+
-			`fediverse server, with a few words in it and a link or two.</p>"}`, iri)
+		data = noteJSON(data[:0], iri, "https://example.com/users/alice")
 		if err := s.CreateObject(ctx, &store.Object{
 			IRI: iri, Type: "Note", Actor: "https://example.com/users/alice", Local: true, Data: data,
 		}); err != nil {
