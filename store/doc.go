@@ -50,6 +50,7 @@
 // portable type over it then passes storetest.Run. memstore.NewDriver is
 // the in-memory driver (tests); sqlitestore is the embedded default and
 // pgstore the PostgreSQL driver for several processes on one database.
-// The older Store implementations (memstore.New, sqlitestore.Open) still
-// pass storetest.Run directly.
+// memstore.New and sqlitestore.Open are conveniences that return the DB over
+// their driver; there is no Store implementation beside DB (and Tx). The
+// drivers run one benchmark set, storetest.BenchDriver, side by side.
 package store

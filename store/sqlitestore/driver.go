@@ -326,6 +326,21 @@ func (c *conn) query(ctx context.Context, query string, args ...any) (*sql.Rows,
 	return st.QueryContext(ctx, args...)
 }
 
+// queryRow is what conn.queryRow returns: a *sql.Row or the error of
+// preparing the query.
+type queryRow struct {
+	row *sql.Row
+	err error
+}
+
+// Scan copies the row's columns into dest, like (*sql.Row).Scan.
+func (r queryRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.row.Scan(dest...)
+}
+
 func (c *conn) queryRow(ctx context.Context, query string, args ...any) queryRow {
 	st, err := c.stmt(ctx, query)
 	if err != nil {

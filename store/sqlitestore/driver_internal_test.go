@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/slothpub/slothpub/store"
 )
@@ -18,24 +17,12 @@ import (
 func TestMigrateV2ToV3(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "v2.db")
-	db, err := sql.Open("sqlite", dsn(path, time.Second, true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stmts := append(append([]string{}, migrations[0]...), migrations[1]...)
-	stmts = append(stmts,
+	fileAtVersion(t, path, 2,
 		`INSERT INTO objects VALUES ('https://a.example/1', 'Note', 'https://a.example/u', 1, CAST('{"id":"https://a.example/1","inReplyTo":"https://b.example/p"}' AS BLOB), 1, 1)`,
 		`INSERT INTO objects VALUES ('https://a.example/0', 'Note', 'https://a.example/u', 1, CAST('{"inReplyTo":{"id":"https://b.example/p"}}' AS BLOB), 2, 2)`,
 		`INSERT INTO objects VALUES ('https://a.example/2', 'Tombstone', '', 0, CAST('not json' AS BLOB), 3, 3)`,
 		`INSERT INTO objects VALUES ('https://a.example/3', 'Person', 'https://a.example/3', 0, CAST('{"inReplyTo":42}' AS BLOB), 4, 4)`,
-		`INSERT INTO collection_items (collection, item) VALUES ('c', 'x')`,
-		`PRAGMA user_version = 2`)
-	for _, stmt := range stmts {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	must(t, db.Close())
+		`INSERT INTO collection_items (collection, item) VALUES ('c', 'x')`)
 
 	d, err := OpenDriver(ctx, path, nil)
 	must(t, err)
@@ -64,34 +51,26 @@ func TestMigrateV2ToV3(t *testing.T) {
 		return nil
 	})
 	must(t, err)
-	must(t, d.Close())
 
-	// The old Store on the new schema: a new object gets the next seq, a
-	// replaced one keeps its own.
-	s, err := Open(ctx, path, nil)
-	must(t, err)
+	// After the migration a new object gets the next seq, a replaced one
+	// keeps its own, and a deleted one's is not reused.
+	s := store.Open(d, nil)
+	defer s.Close()
 	must(t, s.CreateObject(ctx, &store.Object{IRI: "https://a.example/new", Type: "Note", Data: []byte(`{}`)}))
 	must(t, s.PutObject(ctx, &store.Object{IRI: "https://a.example/1", Type: "Article", Data: []byte(`{}`)}))
 	if err := s.CreateObject(ctx, &store.Object{IRI: "https://a.example/0", Data: []byte(`{}`)}); !errors.Is(err, store.ErrExists) {
-		t.Errorf("Store.CreateObject(existing) on schema 3 = %v, want ErrExists", err)
+		t.Errorf("CreateObject(existing) after the migration = %v, want ErrExists", err)
 	}
 	must(t, s.DeleteObject(ctx, "https://a.example/new"))
 	must(t, s.CreateObject(ctx, &store.Object{IRI: "https://a.example/newer", Type: "Note", Data: []byte(`{}`)}))
-	must(t, s.Close())
-	d, err = OpenDriver(ctx, path, nil)
-	must(t, err)
-	defer d.Close()
-	must(t, d.View(ctx, func(tx store.DriverTx) error {
-		if o, err := tx.GetObject(ctx, "https://a.example/1"); err != nil || o.Seq != 1 || o.Type != "Article" {
-			return fmt.Errorf("object replaced by Store = %+v, %v; want seq 1, Article", o, err)
-		}
-		// AUTOINCREMENT: the deleted object's seq 5 is not reused (an
-		// upsert may use a number up too: only growth is promised).
-		if o, err := tx.GetObject(ctx, "https://a.example/newer"); err != nil || o.Seq <= 5 {
-			return fmt.Errorf("object created by Store after a delete = %+v, %v; want seq above 5", o, err)
-		}
-		return nil
-	}))
+	if o, err := s.GetObject(ctx, "https://a.example/1"); err != nil || o.Seq != 1 || o.Type != "Article" {
+		t.Errorf("replaced object = %+v, %v; want seq 1, Article", o, err)
+	}
+	// AUTOINCREMENT: the deleted object's seq 5 is not reused (an upsert
+	// may use a number up too: only growth is promised).
+	if o, err := s.GetObject(ctx, "https://a.example/newer"); err != nil || o.Seq <= 5 {
+		t.Errorf("object created after a delete = %+v, %v; want seq above 5", o, err)
+	}
 }
 
 // TestQueriesUseIndexes checks the plans of FindObjects, Items and

@@ -3,59 +3,80 @@
 package sqlitestore_test
 
 import (
-	"database/sql"
+	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slothpub/slothpub/store"
 	"github.com/slothpub/slothpub/store/sqlitestore"
 )
 
-func TestOpenDriverNewerSchema(t *testing.T) {
-	d, path := openDriver(t, nil)
-	if err := d.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(t.Context(), `PRAGMA user_version = 99`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	d, err = sqlitestore.OpenDriver(t.Context(), path, nil)
-	if err == nil {
-		d.Close()
-		t.Fatal("OpenDriver of a database with a newer schema succeeded")
-	}
-	t.Log(err)
-	if !errors.Is(err, sqlitestore.ErrNewerSchema) || !strings.Contains(err.Error(), "99") || !strings.Contains(err.Error(), path) {
-		t.Errorf("error %q: want ErrNewerSchema naming the path and version 99", err)
+// openers are the two ways to open a database file, which fail alike: the
+// store (Open) and the bare driver (OpenDriver).
+var openers = []struct {
+	name string
+	open func(ctx context.Context, path string, opts *sqlitestore.Options) (io.Closer, error)
+}{
+	{"Open", func(ctx context.Context, path string, opts *sqlitestore.Options) (io.Closer, error) {
+		s, err := sqlitestore.Open(ctx, path, opts)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}},
+	{"OpenDriver", func(ctx context.Context, path string, opts *sqlitestore.Options) (io.Closer, error) {
+		d, err := sqlitestore.OpenDriver(ctx, path, opts)
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	}},
+}
+
+// writeThrough commits a write through what an opener returned.
+func writeThrough(t *testing.T, c io.Closer) {
+	t.Helper()
+	ctx := t.Context()
+	switch c := c.(type) {
+	case *store.DB:
+		must(t, c.PutValue(ctx, "k", []byte("v"), time.Time{}))
+	case *sqlitestore.Driver:
+		must(t, c.Update(ctx, func(tx store.DriverTx) error { return unitOfThree(ctx, tx, "x") }))
+	default:
+		t.Fatalf("writeThrough(%T)", c)
 	}
 }
 
-func TestOpenDriverNotSQLite(t *testing.T) {
+// refused opens path with each opener: each must fail with an error that
+// names path and is as want says (what describes want in a failure).
+func refused(t *testing.T, path, what string, want func(error) bool) {
+	t.Helper()
+	for _, op := range openers {
+		c, err := op.open(t.Context(), path, nil)
+		if err == nil {
+			c.Close()
+			t.Fatalf("%s(%s) succeeded, want %s", op.name, path, what)
+		}
+		t.Log(err)
+		if !want(err) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: error %q: want %s naming the path", op.name, err, what)
+		}
+	}
+}
+
+func TestOpenNotSQLite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "notes.txt")
 	text := []byte(strings.Repeat("these are my notes, not a database\n", 200))
-	if err := os.WriteFile(path, text, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	d, err := sqlitestore.OpenDriver(t.Context(), path, nil)
-	if err == nil {
-		d.Close()
-		t.Fatal("OpenDriver of a text file succeeded")
-	}
-	t.Log(err)
-	if !errors.Is(err, sqlitestore.ErrNotDatabase) || !strings.Contains(err.Error(), path) {
-		t.Errorf("error %q: want ErrNotDatabase naming the path", err)
-	}
+	must(t, os.WriteFile(path, text, 0o600))
+	refused(t, path, "ErrNotDatabase", func(err error) bool { return errors.Is(err, sqlitestore.ErrNotDatabase) })
 	if got, _ := os.ReadFile(path); string(got) != string(text) {
-		t.Error("OpenDriver changed the file that is not a database")
+		t.Error("opening changed the file that is not a database")
 	}
 }
 
@@ -76,21 +97,14 @@ func readOnlyDir(t *testing.T, dir string) {
 	t.Cleanup(func() { exec.Command("chattr", "-i", dir).Run() })
 }
 
-func TestOpenDriverReadOnlyDirectory(t *testing.T) {
+func TestOpenReadOnlyDirectory(t *testing.T) {
 	t.Run("NewFile", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "ro")
 		must(t, os.Mkdir(dir, 0o755))
 		readOnlyDir(t, dir)
-		path := filepath.Join(dir, "slothpub.db")
-		d, err := sqlitestore.OpenDriver(t.Context(), path, nil)
-		if err == nil {
-			d.Close()
-			t.Fatal("OpenDriver in a read-only directory succeeded")
-		}
-		t.Log(err)
-		if !errors.Is(err, sqlitestore.ErrNotWritable) || !errors.Is(err, os.ErrPermission) || !strings.Contains(err.Error(), path) {
-			t.Errorf("error %q: want ErrNotWritable and os.ErrPermission naming the path", err)
-		}
+		refused(t, filepath.Join(dir, "slothpub.db"), "ErrNotWritable and os.ErrPermission", func(err error) bool {
+			return errors.Is(err, sqlitestore.ErrNotWritable) && errors.Is(err, os.ErrPermission)
+		})
 	})
 	// An existing database in a directory that became read-only: SQLite
 	// cannot create its -wal file there.
@@ -100,7 +114,7 @@ func TestOpenDriverReadOnlyDirectory(t *testing.T) {
 		path := filepath.Join(dir, "slothpub.db")
 		d, err := sqlitestore.OpenDriver(t.Context(), path, nil)
 		must(t, err)
-		must(t, d.Update(t.Context(), func(tx store.DriverTx) error { return unitOfThree(t.Context(), tx, "x") }))
+		writeThrough(t, d)
 		must(t, d.Close())
 		for _, side := range []string{"-wal", "-shm"} {
 			if _, err := os.Stat(path + side); err == nil {
@@ -108,46 +122,28 @@ func TestOpenDriverReadOnlyDirectory(t *testing.T) {
 			}
 		}
 		readOnlyDir(t, dir)
-		d, err = sqlitestore.OpenDriver(t.Context(), path, nil)
-		if err == nil {
-			d.Close()
-			t.Fatal("OpenDriver of a database in a read-only directory succeeded")
-		}
-		t.Log(err)
-		if !errors.Is(err, sqlitestore.ErrNotWritable) || !strings.Contains(err.Error(), path) {
-			t.Errorf("error %q: want ErrNotWritable naming the path", err)
-		}
+		refused(t, path, "ErrNotWritable", func(err error) bool { return errors.Is(err, sqlitestore.ErrNotWritable) })
 	})
 }
 
-// A file OpenDriver creates, and SQLite's side files, are 0600 whatever
-// the umask; Options.FileMode is honoured as by Open.
-func TestOpenDriverFileModes(t *testing.T) {
-	withUmask(t, 0)
-	for _, tc := range []struct {
-		opts *sqlitestore.Options
-		want os.FileMode
-	}{{nil, 0o600}, {&sqlitestore.Options{FileMode: 0o640}, 0o640}} {
-		path := filepath.Join(t.TempDir(), "slothpub.db")
-		d, err := sqlitestore.OpenDriver(t.Context(), path, tc.opts)
+func TestOpenPaths(t *testing.T) {
+	dir := t.TempDir()
+	for _, op := range openers {
+		for _, p := range []string{"", ":memory:", filepath.Join(dir, "missing", "x.db")} {
+			if c, err := op.open(t.Context(), p, nil); err == nil {
+				c.Close()
+				t.Errorf("%s(%q) succeeded", op.name, p)
+			}
+		}
+		// Characters that mean something in a URI are part of the file
+		// name.
+		name := filepath.Join(dir, op.name+" we?ird #name%20.db")
+		c, err := op.open(t.Context(), name, nil)
 		must(t, err)
-		must(t, d.Update(t.Context(), func(tx store.DriverTx) error { return unitOfThree(t.Context(), tx, "x") }))
-		for _, name := range []string{path, path + "-wal", path + "-shm"} {
-			assertMode(t, name, tc.want)
+		writeThrough(t, c)
+		must(t, c.Close())
+		if _, err := os.Stat(name); err != nil {
+			t.Errorf("%s: database not created under its exact name: %v", op.name, err)
 		}
-		must(t, d.Close())
-	}
-}
-
-func TestOpenDriverPaths(t *testing.T) {
-	for _, p := range []string{"", ":memory:"} {
-		if d, err := sqlitestore.OpenDriver(t.Context(), p, nil); err == nil {
-			d.Close()
-			t.Errorf("OpenDriver(%q) succeeded", p)
-		}
-	}
-	if d, err := sqlitestore.OpenDriver(t.Context(), filepath.Join(t.TempDir(), "missing", "x.db"), nil); err == nil {
-		d.Close()
-		t.Error("OpenDriver in a missing directory succeeded")
 	}
 }

@@ -33,8 +33,3 @@ func TestDriverConformance(t *testing.T) {
 func TestDriverJobs(t *testing.T) {
 	storetest.RunJobs(t, func(t *testing.T) store.Driver { d, _ := openDriver(t, nil); return d })
 }
-
-// TestDBOverDriver runs the portable store's suite on a DB over the driver.
-func TestDBOverDriver(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { d, _ := openDriver(t, nil); return store.Open(d, nil) })
-}

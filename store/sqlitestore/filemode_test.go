@@ -19,14 +19,6 @@ func withUmask(t *testing.T, mask int) {
 	t.Cleanup(func() { syscall.Umask(old) })
 }
 
-// writeSomething makes SQLite create its -wal and -shm files.
-func writeSomething(t *testing.T, s *sqlitestore.Store) {
-	t.Helper()
-	if err := s.PutValue(t.Context(), "k", []byte("v"), time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func assertMode(t *testing.T, name string, want os.FileMode) {
 	t.Helper()
 	fi, err := os.Stat(name)
@@ -38,29 +30,27 @@ func assertMode(t *testing.T, name string, want os.FileMode) {
 	}
 }
 
-// The database holds private keys: a file Open creates, and SQLite's side
-// files, are readable by their owner only even when the umask allows more.
-func TestOpenCreatesOwnerOnlyFiles(t *testing.T) {
+// The database holds private keys: a file Open or OpenDriver creates, and
+// SQLite's -wal and -shm side files, are readable by their owner only
+// (0600) even when the umask allows more; Options.FileMode is honoured.
+func TestOpenFileModes(t *testing.T) {
 	withUmask(t, 0)
-	path := filepath.Join(t.TempDir(), "slothpub.db")
-	s := openFile(t, path)
-	writeSomething(t, s)
-	for _, name := range []string{path, path + "-wal", path + "-shm"} {
-		assertMode(t, name, 0o600)
-	}
-}
-
-func TestOpenFileModeOption(t *testing.T) {
-	withUmask(t, 0)
-	path := filepath.Join(t.TempDir(), "slothpub.db")
-	s, err := sqlitestore.Open(t.Context(), path, &sqlitestore.Options{FileMode: 0o640})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	writeSomething(t, s)
-	for _, name := range []string{path, path + "-wal", path + "-shm"} {
-		assertMode(t, name, 0o640)
+	for _, op := range openers {
+		t.Run(op.name, func(t *testing.T) {
+			for _, tc := range []struct {
+				opts *sqlitestore.Options
+				want os.FileMode
+			}{{nil, 0o600}, {&sqlitestore.Options{FileMode: 0o640}, 0o640}} {
+				path := filepath.Join(t.TempDir(), "slothpub.db")
+				c, err := op.open(t.Context(), path, tc.opts)
+				must(t, err)
+				writeThrough(t, c) // SQLite creates its -wal and -shm files
+				for _, name := range []string{path, path + "-wal", path + "-shm"} {
+					assertMode(t, name, tc.want)
+				}
+				must(t, c.Close())
+			}
+		})
 	}
 }
 
@@ -69,20 +59,13 @@ func TestOpenFileModeOption(t *testing.T) {
 func TestOpenKeepsModeOfExistingFile(t *testing.T) {
 	withUmask(t, 0)
 	path := filepath.Join(t.TempDir(), "slothpub.db")
-	s := openFile(t, path)
-	writeSomething(t, s)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s2, err := sqlitestore.Open(t.Context(), path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	if _, err := s2.GetValue(t.Context(), "k"); err != nil {
+	s, err := sqlitestore.Open(t.Context(), path, nil)
+	must(t, err)
+	must(t, s.PutValue(t.Context(), "k", []byte("v"), time.Time{}))
+	must(t, s.Close())
+	must(t, os.Chmod(path, 0o644))
+	s = openDB(t, path, nil)
+	if _, err := s.GetValue(t.Context(), "k"); err != nil {
 		t.Fatalf("the reopened database lost its data: %v", err)
 	}
 	assertMode(t, path, 0o644)

@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"bytes"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -10,41 +11,80 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slothpub/slothpub/store"
 )
 
-func TestPragmas(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "p.db"), &Options{BusyTimeout: 1234 * 1e6})
-	if err != nil {
-		t.Fatal(err)
+// fileAtVersion writes a database at path as a binary that knew only the
+// first version migrations would have left it: those migrations, exactly as
+// they shipped (they are never edited), then stmts, then user_version. It
+// is how the migration tests make a file of an older schema.
+func fileAtVersion(t *testing.T, path string, version int, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", dsn(path, time.Second, true))
+	must(t, err)
+	defer db.Close()
+	var all []string
+	for _, m := range migrations[:version] {
+		all = append(all, m...)
 	}
-	defer s.Close()
-	for _, db := range []struct {
-		name string
-		db   *sql.DB
-		want map[string]string
-	}{
-		{"writer", s.w.db, map[string]string{
-			"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "1234",
-			"synchronous": "2", "user_version": strconv.Itoa(schemaVersion), "query_only": "0",
-		}},
-		{"reader", s.r.db, map[string]string{
-			"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "1234",
-			"synchronous": "2", "query_only": "1",
-		}},
-	} {
-		for pragma, want := range db.want {
-			var got string
-			if err := db.db.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
-				t.Fatalf("%s: PRAGMA %s: %v", db.name, pragma, err)
-			}
-			if got != want {
-				t.Errorf("%s: PRAGMA %s = %s, want %s", db.name, pragma, got, want)
-			}
+	all = append(append(all, stmts...), fmt.Sprintf(`PRAGMA user_version = %d`, version))
+	for _, stmt := range all {
+		if _, err := db.ExecContext(t.Context(), stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
-	if _, err := s.r.db.ExecContext(t.Context(), `DELETE FROM accounts`); err == nil {
-		t.Error("a write through the read pool succeeded; readers must be read-only")
+	must(t, db.Close())
+}
+
+// userVersion reads the schema version of the file at path.
+func userVersion(t *testing.T, path string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	must(t, err)
+	defer db.Close()
+	var v int
+	must(t, db.QueryRowContext(t.Context(), `PRAGMA user_version`).Scan(&v))
+	return v
+}
+
+// TestPragmas reads the pragmas on the driver's own connections: the
+// writer's inside a unit, a reader's inside a View.
+func TestPragmas(t *testing.T) {
+	ctx := t.Context()
+	d, err := OpenDriver(ctx, filepath.Join(t.TempDir(), "p.db"), &Options{BusyTimeout: 1234 * time.Millisecond})
+	must(t, err)
+	defer d.Close()
+	check := func(name string, tx store.DriverTx, want map[string]string) error {
+		for pragma, want := range want {
+			var got string
+			if err := tx.(*dtx).scanRow(ctx, "PRAGMA "+pragma, nil, &got); err != nil {
+				return fmt.Errorf("%s: PRAGMA %s: %w", name, pragma, err)
+			}
+			if got != want {
+				t.Errorf("%s: PRAGMA %s = %s, want %s", name, pragma, got, want)
+			}
+		}
+		return nil
 	}
+	must(t, d.Update(ctx, func(tx store.DriverTx) error {
+		return check("writer", tx, map[string]string{
+			"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "1234",
+			"synchronous": "2", "user_version": strconv.Itoa(schemaVersion), "query_only": "0",
+		})
+	}))
+	must(t, d.View(ctx, func(tx store.DriverTx) error {
+		if err := check("reader", tx, map[string]string{
+			"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "1234",
+			"synchronous": "2", "query_only": "1",
+		}); err != nil {
+			return err
+		}
+		if _, err := tx.(*dtx).c.exec(ctx, `DELETE FROM accounts`); err == nil {
+			t.Error("a write on a read connection succeeded; readers must be read-only")
+		}
+		return nil
+	}))
 }
 
 func TestMigrationRunsOnce(t *testing.T) {
@@ -52,13 +92,9 @@ func TestMigrationRunsOnce(t *testing.T) {
 	var logs bytes.Buffer
 	opts := &Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	for range 3 {
-		s, err := Open(t.Context(), path, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
+		d, err := OpenDriver(t.Context(), path, opts)
+		must(t, err)
+		must(t, d.Close())
 	}
 	if n := strings.Count(logs.String(), "migrated schema"); n != 1 {
 		t.Errorf("schema migrated %d times over three opens, want once; log:\n%s", n, logs.String())
@@ -68,23 +104,32 @@ func TestMigrationRunsOnce(t *testing.T) {
 	}
 }
 
+// A file of the schema version after this code's (written by a newer
+// binary) is refused by Open and OpenDriver, and left as it was.
 func TestNewerSchemaRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "new.db")
-	s, err := Open(t.Context(), path, nil)
-	if err != nil {
-		t.Fatal(err)
+	fileAtVersion(t, path, 0, `CREATE TABLE from_the_future (x)`)
+	db, err := sql.Open("sqlite", path)
+	must(t, err)
+	_, err = db.ExecContext(t.Context(), fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion+1))
+	must(t, err)
+	must(t, db.Close())
+	for name, open := range map[string]func() (interface{ Close() error }, error){
+		"Open":       func() (interface{ Close() error }, error) { return Open(t.Context(), path, nil) },
+		"OpenDriver": func() (interface{ Close() error }, error) { return OpenDriver(t.Context(), path, nil) },
+	} {
+		s, err := open()
+		if err == nil {
+			s.Close()
+			t.Fatalf("%s of a database of schema %d succeeded", name, schemaVersion+1)
+		}
+		want := fmt.Sprintf("schema version %d is newer than this code's %d", schemaVersion+1, schemaVersion)
+		if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: error %q: want ErrNewerSchema naming the path and %q", name, err, want)
+		}
 	}
-	if _, err := s.w.db.ExecContext(t.Context(), `PRAGMA user_version = 99`); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	s, err = Open(t.Context(), path, nil)
-	if err == nil {
-		s.Close()
-		t.Fatal("Open of a database with a newer schema succeeded")
-	}
-	if !strings.Contains(err.Error(), "newer") {
-		t.Errorf("error %q does not say the schema is newer", err)
+	if v := userVersion(t, path); v != schemaVersion+1 {
+		t.Errorf("user_version after the refused opens = %d, want %d", v, schemaVersion+1)
 	}
 }
 
@@ -93,26 +138,11 @@ func TestNewerSchemaRefused(t *testing.T) {
 func TestMigrateFromV1(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "v1.db")
-	db, err := sql.Open("sqlite", dsn(path, time.Second, true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range append(migrations[0],
-		`INSERT INTO public_keys (id, owner, public_pem, fetched) VALUES ('k', 'o', 'pem', 0)`,
-		`PRAGMA user_version = 1`) {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	fileAtVersion(t, path, 1, `INSERT INTO public_keys (id, owner, public_pem, fetched) VALUES ('k', 'o', 'pem', 0)`)
 
 	var logs bytes.Buffer
 	s, err := Open(ctx, path, &Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	must(t, err)
 	defer s.Close()
 	if !strings.Contains(logs.String(), fmt.Sprintf("from=1 to=%d", schemaVersion)) {
 		t.Errorf("migration log = %q, want from=1 to=%d", logs.String(), schemaVersion)
@@ -132,27 +162,27 @@ func TestMigrateFromV1(t *testing.T) {
 // hidden, once enough values have been written.
 func TestPurgeExpiredValues(t *testing.T) {
 	ctx := t.Context()
-	s, err := Open(ctx, ":memory:", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	d, err := OpenDriver(ctx, filepath.Join(t.TempDir(), "purge.db"), nil)
+	must(t, err)
+	defer d.Close()
+	s := store.Open(d, nil)
 	past := time.Now().Add(-time.Minute)
-	for i := range purgeEvery {
-		if err := s.PutValue(ctx, "dead-"+strconv.Itoa(i), []byte("x"), past); err != nil {
-			t.Fatal(err)
+	must(t, s.Update(ctx, func(tx *store.Tx) error {
+		for i := range purgeEvery - 1 {
+			if err := tx.PutValue(ctx, "dead-"+strconv.Itoa(i), []byte("x"), past); err != nil {
+				return err
+			}
 		}
-	}
-	if err := s.PutValue(ctx, "live", []byte("y"), time.Time{}); err != nil {
-		t.Fatal(err)
-	}
+		return nil
+	}))
+	must(t, s.PutValue(ctx, "live", []byte("y"), time.Time{}))
 	var n int
-	if err := s.r.db.QueryRowContext(ctx, `SELECT count(*) FROM protocol_values`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	// The purge ran at the purgeEvery-th put; only the value written
-	// after it remains.
+	must(t, d.View(ctx, func(tx store.DriverTx) error {
+		return tx.(*dtx).scanRow(ctx, `SELECT count(*) FROM protocol_values`, nil, &n)
+	}))
+	// The purge ran at the purgeEvery-th put, the live value's: only it
+	// remains.
 	if n != 1 {
-		t.Errorf("%d rows after %d puts of expired values, want 1 (the live one)", n, purgeEvery)
+		t.Errorf("%d rows after %d puts of expired values and a live one, want 1 (the live one)", n, purgeEvery-1)
 	}
 }

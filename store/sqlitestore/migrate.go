@@ -121,14 +121,10 @@ var ErrNewerSchema = errors.New("sqlitestore: the database schema is newer than 
 // schemaVersion is the user_version of a fully migrated database.
 var schemaVersion = len(migrations)
 
-// migrate brings the schema to schemaVersion in one write transaction, so
-// that two processes opening one new file do not both migrate it.
-func (s *Store) migrate(ctx context.Context) error {
-	return migrateDB(ctx, s.w.db, s.log)
-}
-
-// migrateDB migrates db, a writer handle (its DSN begins transactions
-// IMMEDIATE), and logs to log.
+// migrateDB brings the schema of db, a writer handle (its DSN begins
+// transactions IMMEDIATE), to schemaVersion in one write transaction, so
+// that two processes opening one new file do not both migrate it, and logs
+// to log.
 func migrateDB(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: holds the write lock
 	if err != nil {

@@ -9,9 +9,11 @@ import (
 	"github.com/slothpub/slothpub/store/storetest"
 )
 
-func openFile(tb testing.TB, path string) *sqlitestore.Store {
+// openDB opens the store (sqlitestore.Open) on path and closes it at the
+// end of the test.
+func openDB(tb testing.TB, path string, opts *sqlitestore.Options) *store.DB {
 	tb.Helper()
-	s, err := sqlitestore.Open(tb.Context(), path, nil)
+	s, err := sqlitestore.Open(tb.Context(), path, opts)
 	if err != nil {
 		tb.Fatalf("Open(%q): %v", path, err)
 	}
@@ -23,20 +25,10 @@ func openFile(tb testing.TB, path string) *sqlitestore.Store {
 	return s
 }
 
-func TestConformanceFile(t *testing.T) {
+// TestConformance runs the portable store's suite on what Open returns:
+// store.DB over the group-committing driver.
+func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		return openFile(t, filepath.Join(t.TempDir(), "slothpub.db"))
+		return openDB(t, filepath.Join(t.TempDir(), "slothpub.db"), nil)
 	})
-}
-
-func TestConformanceMemory(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openFile(t, ":memory:") })
-}
-
-func BenchmarkCreateObject(b *testing.B) {
-	storetest.BenchCreateObject(b, openFile(b, filepath.Join(b.TempDir(), "bench.db")))
-}
-
-func BenchmarkItemsPage(b *testing.B) {
-	storetest.BenchItemsPage(b, openFile(b, filepath.Join(b.TempDir(), "bench.db")))
 }
