@@ -94,6 +94,13 @@ func TestDriverSurvivesKill(t *testing.T) {
 	if len(items) != len(objects) || len(values) != len(objects) {
 		t.Errorf("%d objects, %d items, %d values: want equal counts", len(objects), len(items), len(values))
 	}
+	// The member count, kept by a trigger in each unit, survived with them.
+	var count int
+	must(t, db.QueryRowContext(t.Context(),
+		`SELECT n FROM collection_counts WHERE collection = 'https://example.com/outbox'`).Scan(&count))
+	if count != len(items) {
+		t.Errorf("collection_counts says %d members, the collection holds %d", count, len(items))
+	}
 }
 
 // driverKillChild runs units from 8 goroutines until its parent kills it,

@@ -73,8 +73,97 @@ func TestMigrateV2ToV3(t *testing.T) {
 	}
 }
 
-// TestQueriesUseIndexes checks the plans of FindObjects, Items and
-// ClaimJobs: no scan of a whole table.
+// TestMigrateV3ToV4 opens a file of schema version 3 (the driver schema
+// before collection_counts) with members in several collections: the
+// migration counts them, and the counts then follow adds, removes and
+// re-adds, in units that commit and in units that roll back.
+func TestMigrateV3ToV4(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "v3.db")
+	sizes := map[string]int{"https://a.example/big": 1500, "https://a.example/small": 3, "https://a.example/one": 1}
+	var stmts []string
+	for c, n := range sizes {
+		stmts = append(stmts, fmt.Sprintf(`WITH RECURSIVE i(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM i WHERE k < %d)
+			INSERT INTO collection_items (collection, item) SELECT '%s', 'https://r.example/u' || k FROM i`, n, c))
+	}
+	// A collection emptied before the migration has no members to count.
+	stmts = append(stmts, `INSERT INTO collection_items (collection, item) VALUES ('https://a.example/gone', 'x')`,
+		`DELETE FROM collection_items WHERE collection = 'https://a.example/gone'`)
+	fileAtVersion(t, path, 3, stmts...)
+
+	d, err := OpenDriver(ctx, path, nil)
+	must(t, err)
+	s := store.Open(d, nil)
+	defer s.Close()
+	if v := userVersion(t, path); v != schemaVersion || schemaVersion != 4 {
+		t.Fatalf("user_version after Open = %d (this code's %d), want 4", v, schemaVersion)
+	}
+	counts := func(when string, want map[string]int) {
+		t.Helper()
+		for c, n := range want {
+			if got, err := s.CountItems(ctx, c); err != nil || got != n {
+				t.Errorf("%s: CountItems(%s) = %d, %v; want %d", when, c, got, err, n)
+			}
+		}
+		// The table holds exactly the non-empty collections and their
+		// counts.
+		var bad int
+		must(t, d.View(ctx, func(tx store.DriverTx) error {
+			return tx.(*dtx).scanRow(ctx, `SELECT count(*) FROM (
+				SELECT collection, n FROM collection_counts
+				EXCEPT SELECT collection, count(*) FROM collection_items GROUP BY collection)`, nil, &bad)
+		}))
+		var rows, colls int
+		must(t, d.View(ctx, func(tx store.DriverTx) error {
+			return tx.(*dtx).scanRow(ctx, `SELECT (SELECT count(*) FROM collection_counts),
+				(SELECT count(DISTINCT collection) FROM collection_items)`, nil, &rows, &colls)
+		}))
+		if bad != 0 || rows != colls {
+			t.Errorf("%s: %d rows of collection_counts differ from a count of the members; %d rows for %d collections",
+				when, bad, rows, colls)
+		}
+	}
+	counts("after the migration", map[string]int{"https://a.example/big": 1500, "https://a.example/small": 3,
+		"https://a.example/one": 1, "https://a.example/gone": 0, "https://a.example/never": 0})
+
+	must(t, s.AddItem(ctx, "https://a.example/small", "https://r.example/new"))
+	if err := s.AddItem(ctx, "https://a.example/small", "https://r.example/u1"); !errors.Is(err, store.ErrExists) {
+		t.Errorf("AddItem of a member = %v, want ErrExists", err)
+	}
+	must(t, s.RemoveItem(ctx, "https://a.example/one", "https://r.example/u1"))
+	if err := s.RemoveItem(ctx, "https://a.example/one", "https://r.example/u1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RemoveItem of a removed member = %v, want ErrNotFound", err)
+	}
+	must(t, s.AddItem(ctx, "https://a.example/gone", "x"))
+	counts("after add, remove", map[string]int{"https://a.example/small": 4, "https://a.example/one": 0, "https://a.example/gone": 1})
+
+	// Re-adds, and a unit that rolls back with its count changes.
+	must(t, s.AddItem(ctx, "https://a.example/one", "https://r.example/u1"))
+	must(t, s.RemoveItem(ctx, "https://a.example/small", "https://r.example/new"))
+	must(t, s.AddItem(ctx, "https://a.example/small", "https://r.example/new"))
+	errRollback := errors.New("roll back")
+	if err := s.Update(ctx, func(tx *store.Tx) error {
+		for i := range 10 {
+			if err := tx.AddItem(ctx, "https://a.example/big", fmt.Sprint("https://r.example/extra", i)); err != nil {
+				return err
+			}
+		}
+		if err := tx.RemoveItem(ctx, "https://a.example/one", "https://r.example/u1"); err != nil {
+			return err
+		}
+		if n, err := tx.CountItems(ctx, "https://a.example/big"); err != nil || n != 1510 {
+			return fmt.Errorf("CountItems inside the unit = %d, %v; want 1510", n, err)
+		}
+		return errRollback
+	}); !errors.Is(err, errRollback) {
+		t.Fatalf("Update = %v, want the unit's error", err)
+	}
+	counts("after re-adds and a rollback", map[string]int{"https://a.example/big": 1500, "https://a.example/small": 4,
+		"https://a.example/one": 1, "https://a.example/gone": 1})
+}
+
+// TestQueriesUseIndexes checks the plans of FindObjects, Items,
+// CountItems and ClaimJobs: no scan of a whole table.
 func TestQueriesUseIndexes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "plan.db")
 	d, err := OpenDriver(t.Context(), path, nil)
@@ -90,6 +179,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		{`SELECT ` + objectColumns + ` FROM objects WHERE in_reply_to = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?`, "objects_by_in_reply_to"},
 		{`SELECT ` + objectColumns + ` FROM objects WHERE type = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?`, "objects_by_type"},
 		{`SELECT seq, item FROM collection_items WHERE collection = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?`, "collection_items_by_seq"},
+		{`SELECT n FROM collection_counts WHERE collection = ? AND ? AND ? AND ?`, "USING PRIMARY KEY (collection=?)"},
 		{`SELECT id, run_at FROM jobs WHERE state = ? AND kind = ? AND run_at <= ? ORDER BY run_at, id LIMIT ?`, "jobs_claim"},
 		{`SELECT id FROM jobs WHERE finished != 0 AND finished < ? AND +state IN ('completed', 'discarded') ORDER BY finished, id LIMIT ?`, "jobs_finished"},
 	} {

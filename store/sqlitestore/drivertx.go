@@ -289,16 +289,20 @@ func (t *dtx) HasItem(ctx context.Context, collection, item string) (bool, error
 	return true, nil
 }
 
-// CountItems counts the collection's entries of the (collection, seq)
-// index; it reads no item.
+// CountItems reads the collection's row of collection_counts (schema
+// version 4), which triggers keep equal to its number of members: one
+// primary-key lookup, whatever the collection's size.
 func (t *dtx) CountItems(ctx context.Context, collection string) (int, error) {
 	ctx, err := t.check(ctx, false)
 	if err != nil {
 		return 0, err
 	}
 	var n int
-	if err := t.scanRow(ctx, `SELECT count(*) FROM collection_items WHERE collection = ?`,
-		[]any{collection}, &n); err != nil {
+	err = t.scanRow(ctx, `SELECT n FROM collection_counts WHERE collection = ?`, []any{collection}, &n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
 		return 0, fmt.Errorf("sqlitestore: count items of %q: %w", collection, err)
 	}
 	return n, nil

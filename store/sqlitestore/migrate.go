@@ -111,6 +111,38 @@ var migrations = [][]string{
 		// finished is set (non-zero) for completed and discarded jobs only.
 		`CREATE INDEX jobs_finished ON jobs (finished, id) WHERE finished != 0`,
 	},
+	// 4: O(1) CountItems. collection_counts holds one row per non-empty
+	// collection with its number of members, kept by triggers on
+	// collection_items in the statement (so the transaction) that adds or
+	// removes a member, whatever adds or removes it; a collection's row
+	// goes when its last member does, so the table always equals
+	// SELECT collection, count(*) FROM collection_items GROUP BY
+	// collection. The migration fills it from the existing members.
+	{
+		`CREATE TABLE collection_counts (
+			collection TEXT PRIMARY KEY NOT NULL,
+			n          INTEGER NOT NULL CHECK (n > 0)
+		) WITHOUT ROWID`,
+		`INSERT INTO collection_counts (collection, n)
+		 SELECT collection, count(*) FROM collection_items GROUP BY collection`,
+		`CREATE TRIGGER collection_items_count_insert AFTER INSERT ON collection_items BEGIN
+			INSERT INTO collection_counts (collection, n) VALUES (new.collection, 1)
+			ON CONFLICT (collection) DO UPDATE SET n = n + 1;
+		END`,
+		`CREATE TRIGGER collection_items_count_delete AFTER DELETE ON collection_items BEGIN
+			DELETE FROM collection_counts WHERE collection = old.collection AND n = 1;
+			UPDATE collection_counts SET n = n - 1 WHERE collection = old.collection;
+		END`,
+		// Nothing moves a member to another collection, but should
+		// anything do so, the counts follow.
+		`CREATE TRIGGER collection_items_count_move AFTER UPDATE OF collection ON collection_items
+		 WHEN old.collection IS NOT new.collection BEGIN
+			DELETE FROM collection_counts WHERE collection = old.collection AND n = 1;
+			UPDATE collection_counts SET n = n - 1 WHERE collection = old.collection;
+			INSERT INTO collection_counts (collection, n) VALUES (new.collection, 1)
+			ON CONFLICT (collection) DO UPDATE SET n = n + 1;
+		END`,
+	},
 }
 
 // ErrNewerSchema is returned (wrapped) by Open and OpenDriver for a
