@@ -160,6 +160,15 @@ func TestMigrateV3ToV4(t *testing.T) {
 	}
 	counts("after re-adds and a rollback", map[string]int{"https://a.example/big": 1500, "https://a.example/small": 4,
 		"https://a.example/one": 1, "https://a.example/gone": 1})
+
+	// No method moves a member to another collection, but the counts
+	// follow a statement that does.
+	must(t, d.Update(ctx, func(tx store.DriverTx) error {
+		_, err := tx.(*dtx).exec(ctx, `UPDATE collection_items SET collection = 'https://a.example/moved'
+			WHERE collection = 'https://a.example/small' AND item IN ('https://r.example/u1', 'https://r.example/u2')`)
+		return err
+	}))
+	counts("after a move", map[string]int{"https://a.example/small": 2, "https://a.example/one": 1, "https://a.example/moved": 2})
 }
 
 // TestQueriesUseIndexes checks the plans of FindObjects, Items,
