@@ -32,14 +32,18 @@ type Activity struct {
 	Receiver *actor.Actor
 
 	answers []*actor.Actor // for an Accept or Reject: the local followers it answers, once admitted
+	local   bool           // one of our own, delivered in process (outbox.Options.LocalInbox)
 }
 
-// Listener handles one incoming activity. An error whose ap status is 5xx
-// (or that carries none) makes the inbox answer 500, so the sender retries;
-// the retry runs this listener and the ones after it again, never the
-// default side effects nor the listeners that already succeeded. An
-// *ap.Error with a 4xx status is answered as such and ends the activity's
-// processing: it stays recorded and is not run again.
+// Listener handles one incoming activity, after the 202, from the
+// processing job. An error whose ap status is 5xx (or that carries none)
+// makes the worker try again later, with backoff: the next attempt runs
+// this listener and the ones after it again, never the default side
+// effects nor the listeners that already succeeded. An *ap.Error with a
+// 4xx status ends the activity's processing: it stays recorded, its job is
+// discarded with the error as the reason, and it is not run again. A
+// listener runs at least once per activity (more when its process dies
+// before its success is recorded), so it should be idempotent.
 type Listener func(ctx context.Context, a *Activity) error
 
 // On registers fn for activities of the given type name ("Follow",
@@ -92,19 +96,27 @@ func newActivity(v vocab.Type, raw []byte, sig *httpsig.Result, receiver *actor.
 }
 
 // admit runs the checks that need the store but no network, before the
-// activity is stored, so that what they refuse changes nothing. An Accept
+// activity is stored, so that what they refuse changes nothing: the
+// ownership of what it creates, updates, deletes or undoes
+// (checkOwnership), and, for an Accept
 // or Reject that claims to answer a Follow by a local actor must answer one
 // that actor sent to the signer's actor (see answeredFollows). With
 // Options.DisableDefaults the application decides, and nothing is refused
 // here.
 func (h *Handler) admit(ctx context.Context, act *Activity) error {
-	if h.opts.DisableDefaults || (act.Type != "Accept" && act.Type != "Reject") {
+	if h.opts.DisableDefaults {
 		return nil
 	}
-	if done, err := h.st.HasItem(ctx, processedKey, act.ID.String()); err != nil || done {
+	if err := h.checkOwnership(ctx, h.db, act); err != nil {
+		return err
+	}
+	if act.Type != "Accept" && act.Type != "Reject" {
+		return nil
+	}
+	if done, err := h.db.HasItem(ctx, processedKey, act.ID.String()); err != nil || done {
 		return err // a repeated delivery of an answer processed before
 	}
-	locals, claimed, err := h.answeredFollows(ctx, act)
+	locals, claimed, err := h.answeredFollows(ctx, h.db, act)
 	if err != nil {
 		return err
 	}

@@ -8,15 +8,28 @@
 //	→ HTTP signature (401; 503 when the key's server is slow or down)
 //	→ parse (400) → signer owns the activity's actor, id shares its origin
 //	(403) → embedded copies the actor cannot vouch for replaced by their ids
-//	→ an Accept or Reject must answer a Follow we sent (403) → idempotent
-//	store of the activity id → default side effects → typed listeners
+//	→ ownership of what it creates, updates, deletes or undoes (403)
+//	→ an Accept or Reject must answer a Follow we sent (403) → Options.Policy
+//	→ one unit of work: the activity stored, its processing job enqueued
 //	→ 202 Accepted
+//
+// Nothing before the 202 needs the network beyond the signer's key, and
+// when the 202 is sent the activity is durable: the store has committed
+// it with its job. The job runs on Options.Worker (store/worker), later
+// and elsewhere if need be (another process sharing the store): it
+// fetches the objects given by reference, applies the default side
+// effects in one unit of work, then runs the listeners. A failure is
+// retried by the worker with backoff; one that keeps failing ends dead,
+// with its reason, in the job (store.DB.Jobs with ProcessKind and
+// store.JobDiscarded lists them). An error with a 4xx status (an
+// *ap.Error) ends the activity at once.
 //
 // Options.MaxInFlight bounds the requests served at once, server-wide;
 // beyond it a request is answered 503 with Retry-After before its body is
 // read. Options.FetchTimeout is one deadline for everything a request
-// fetches (the signer's key, objects given by reference): a silent remote
-// costs one GET and at most that long, never a retry of a timeout.
+// fetches (the signer's key) and, separately, for what one processing
+// attempt fetches: a silent remote costs one GET and at most that long,
+// never a retry of a timeout.
 //
 // Bad input changes nothing in the store. An embedded object is kept only
 // when it shares the actor's origin and its attributedTo does too; any
@@ -24,13 +37,14 @@
 // reference before the activity is stored or handed to listeners, and the
 // object is fetched from its own origin.
 //
-// Processing is idempotent per activity id and resumes where it stopped:
-// when an effect or a listener fails with an internal error the inbox
-// answers 500 and records how far it got (effects done, listeners
-// finished), so the sender's retry runs only what did not happen yet. An
-// effect or listener that already succeeded never runs twice for one
-// activity; deliveries of one activity that arrive together are processed
-// one after the other.
+// Processing is idempotent per activity id: a redelivery of an activity
+// accepted before enqueues nothing (one job per activity, by unique key,
+// and a processed mark after it), and processing resumes where it
+// stopped: the side effects commit together with a record that they did,
+// and each listener's success is recorded before the next runs, so an
+// attempt after a failure or a crash runs only what did not happen yet.
+// A listener runs at least once per activity: more only when the process
+// dies between its success and the record of it.
 //
 // Default side effects cover the core of the social web: Follow (accepted
 // automatically unless Options.ManualApproval, which keeps it pending until

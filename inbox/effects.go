@@ -36,22 +36,22 @@ func FollowRequests(a *actor.Actor) string { return a.IRI().String() + "/follow_
 func Likes(object string) string  { return object + "/likes" }
 func Shares(object string) string { return object + "/shares" }
 
-func (h *Handler) sideEffects(ctx context.Context, a *Activity) error {
+func (h *Handler) sideEffects(ctx context.Context, tx *store.Tx, a *Activity) error {
 	switch a.Type {
 	case "Follow":
-		return h.onFollow(ctx, a)
+		return h.onFollow(ctx, tx, a)
 	case "Accept", "Reject":
-		return h.onAcceptReject(ctx, a)
+		return h.onAcceptReject(ctx, tx, a)
 	case "Undo":
-		return h.onUndo(ctx, a)
+		return h.onUndo(ctx, tx, a)
 	case "Create", "Update":
-		return h.onCreateUpdate(ctx, a)
+		return h.onCreateUpdate(ctx, tx, a)
 	case "Like":
-		return h.onReaction(ctx, a, Likes)
+		return h.onReaction(ctx, tx, a, Likes)
 	case "Announce":
-		return h.onAnnounce(ctx, a)
+		return h.onAnnounce(ctx, tx, a)
 	case "Delete":
-		return h.onDelete(ctx, a)
+		return h.onDelete(ctx, tx, a)
 	}
 	return nil
 }
@@ -82,7 +82,7 @@ func (h *Handler) localActor(ctx context.Context, iri *url.URL) (*actor.Actor, e
 	return la, err
 }
 
-func (h *Handler) onFollow(ctx context.Context, a *Activity) error {
+func (h *Handler) onFollow(ctx context.Context, tx *store.Tx, a *Activity) error {
 	ids, _ := ap.ObjectRefs(a.Value)
 	if len(ids) != 1 {
 		return ap.Errorf(http.StatusBadRequest, "Follow must have exactly one object", nil)
@@ -92,19 +92,19 @@ func (h *Handler) onFollow(ctx context.Context, a *Activity) error {
 		return err // not one of ours: nothing to do
 	}
 	if h.opts.ManualApproval {
-		return ignoreExists(h.st.AddItem(ctx, FollowRequests(local), a.ID.String()))
+		return ignoreExists(tx.AddItem(ctx, FollowRequests(local), a.ID.String()))
 	}
-	return h.answerFollow(ctx, local, a.Actor, a.Value, true)
+	return h.answerFollow(ctx, tx, local, a.Actor, a.Value, true)
 }
 
 // answerFollow records follower as following local (when accepted) and
 // sends local's Accept or Reject of follow.
-func (h *Handler) answerFollow(ctx context.Context, local *actor.Actor, follower *url.URL, follow vocab.Type, accept bool) error {
+func (h *Handler) answerFollow(ctx context.Context, tx *store.Tx, local *actor.Actor, follower *url.URL, follow vocab.Type, accept bool) error {
 	if accept {
-		if err := ignoreExists(h.st.AddItem(ctx, local.Followers().String(), follower.String())); err != nil {
+		if err := ignoreExists(tx.AddItem(ctx, local.Followers().String(), follower.String())); err != nil {
 			return err
 		}
-		if err := ignoreExists(h.st.AddItem(ctx, followedKey(follower.String()), local.IRI().String())); err != nil {
+		if err := ignoreExists(tx.AddItem(ctx, followedKey(follower.String()), local.IRI().String())); err != nil {
 			return err
 		}
 	}
@@ -121,7 +121,7 @@ func (h *Handler) answerFollow(ctx context.Context, local *actor.Actor, follower
 		ap.SetTo(r, follower)
 		answer = r
 	}
-	if _, err := h.opts.Sender.Post(ctx, local, answer); err != nil {
+	if _, err := h.opts.Sender.PostTx(ctx, tx, local, answer); err != nil {
 		return fmt.Errorf("inbox: sending %s: %w", answer.GetTypeName(), err)
 	}
 	return nil
@@ -134,14 +134,7 @@ func (h *Handler) answerFollow(ctx context.Context, local *actor.Actor, follower
 // the request leaves the collection. A followID that is not pending for
 // local is store.ErrNotFound.
 func (h *Handler) AnswerFollowRequest(ctx context.Context, local *actor.Actor, followID string, accept bool) error {
-	pending, err := h.st.HasItem(ctx, FollowRequests(local), followID)
-	if err != nil {
-		return err
-	}
-	if !pending {
-		return fmt.Errorf("inbox: follow request %s: %w", followID, store.ErrNotFound)
-	}
-	o, err := h.st.GetObject(ctx, followID)
+	o, err := h.db.GetObject(ctx, followID)
 	if err != nil {
 		return err
 	}
@@ -153,10 +146,20 @@ func (h *Handler) AnswerFollowRequest(ctx context.Context, local *actor.Actor, f
 	if len(followers) != 1 {
 		return fmt.Errorf("inbox: stored follow %s has %d actors", followID, len(followers))
 	}
-	if err := h.answerFollow(ctx, local, followers[0], follow, accept); err != nil {
-		return err
-	}
-	return ignoreNotFound(h.st.RemoveItem(ctx, FollowRequests(local), followID))
+	return h.db.Update(ctx, func(tx *store.Tx) error {
+		ctx := store.WithTx(ctx, tx)
+		pending, err := tx.HasItem(ctx, FollowRequests(local), followID)
+		if err != nil {
+			return err
+		}
+		if !pending {
+			return fmt.Errorf("inbox: follow request %s: %w", followID, store.ErrNotFound)
+		}
+		if err := h.answerFollow(ctx, tx, local, followers[0], follow, accept); err != nil {
+			return err
+		}
+		return ignoreNotFound(tx.RemoveItem(ctx, FollowRequests(local), followID))
+	})
 }
 
 // answeredFollows works out which of our Follows an Accept or Reject
@@ -170,7 +173,7 @@ func (h *Handler) AnswerFollowRequest(ctx context.Context, local *actor.Actor, f
 // claimed reports whether the activity claims to answer a Follow by a
 // local actor at all: one that does and matches nothing is a forgery (or
 // stale) and is refused before anything is stored.
-func (h *Handler) answeredFollows(ctx context.Context, a *Activity) (locals []*actor.Actor, claimed bool, err error) {
+func (h *Handler) answeredFollows(ctx context.Context, tx store.Store, a *Activity) (locals []*actor.Actor, claimed bool, err error) {
 	ids, vals := ap.ObjectRefs(a.Value)
 	for _, v := range ap.EmbeddedObjects(a.Value) {
 		if ap.ID(v) == nil { // some servers embed the Follow without its id
@@ -182,13 +185,13 @@ func (h *Handler) answeredFollows(ctx context.Context, a *Activity) (locals []*a
 		var la *actor.Actor
 		var follows bool
 		if id != nil {
-			la, follows, err = h.answersStoredFollow(ctx, id, answerer)
+			la, follows, err = h.answersStoredFollow(ctx, tx, id, answerer)
 			if err != nil {
 				return nil, false, err
 			}
 		}
 		if !follows && vals[i] != nil && vals[i].GetTypeName() == "Follow" {
-			la, follows, err = h.answersPendingFollow(ctx, a, vals[i])
+			la, follows, err = h.answersPendingFollow(ctx, tx, a, vals[i])
 			if err != nil {
 				return nil, false, err
 			}
@@ -205,8 +208,8 @@ func (h *Handler) answeredFollows(ctx context.Context, a *Activity) (locals []*a
 // reports whether id is a local Follow (or names one), la its follower
 // when answerer is the one it was sent to and it is still pending or
 // accepted.
-func (h *Handler) answersStoredFollow(ctx context.Context, id *url.URL, answerer string) (la *actor.Actor, follows bool, err error) {
-	o, err := h.st.GetObject(ctx, id.String())
+func (h *Handler) answersStoredFollow(ctx context.Context, tx store.Store, id *url.URL, answerer string) (la *actor.Actor, follows bool, err error) {
+	o, err := tx.GetObject(ctx, id.String())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, false, nil
 	} else if err != nil {
@@ -227,7 +230,7 @@ func (h *Handler) answersStoredFollow(ctx context.Context, id *url.URL, answerer
 	if err != nil || local == nil {
 		return nil, true, err
 	}
-	ok, err := h.stillAnswerable(ctx, local, answerer, id.String())
+	ok, err := h.stillAnswerable(ctx, tx, local, answerer, id.String())
 	if err != nil || !ok {
 		return nil, true, err
 	}
@@ -239,7 +242,7 @@ func (h *Handler) answersStoredFollow(ctx context.Context, id *url.URL, answerer
 // must be a local actor with a pending Follow of the answerer. Candidates
 // for the follower are the Follow's actor, the owner of the personal inbox
 // and the local actors the answer is addressed to.
-func (h *Handler) answersPendingFollow(ctx context.Context, a *Activity, follow vocab.Type) (la *actor.Actor, follows bool, err error) {
+func (h *Handler) answersPendingFollow(ctx context.Context, tx store.Store, a *Activity, follow vocab.Type) (la *actor.Actor, follows bool, err error) {
 	answerer := a.Actor.String()
 	if objs := ap.Objects(follow); len(objs) > 1 || (len(objs) == 1 && objs[0].String() != answerer) {
 		return nil, false, nil // a Follow of someone else: not an answer by this actor
@@ -263,7 +266,7 @@ func (h *Handler) answersPendingFollow(ctx context.Context, a *Activity, follow 
 		if local == nil {
 			continue
 		}
-		_, err = h.st.GetValue(ctx, store.PendingFollowKey(local.IRI().String(), answerer))
+		_, err = tx.GetValue(ctx, store.PendingFollowKey(local.IRI().String(), answerer))
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		} else if err != nil {
@@ -277,67 +280,158 @@ func (h *Handler) answersPendingFollow(ctx context.Context, a *Activity, follow 
 // stillAnswerable reports whether local's Follow followID of remote may
 // still be answered: it is the pending one, or remote already accepted it.
 // A Follow that was undone (or superseded by a newer one) is not.
-func (h *Handler) stillAnswerable(ctx context.Context, local *actor.Actor, remote, followID string) (bool, error) {
-	pending, err := h.st.GetValue(ctx, store.PendingFollowKey(local.IRI().String(), remote))
+func (h *Handler) stillAnswerable(ctx context.Context, tx store.Store, local *actor.Actor, remote, followID string) (bool, error) {
+	pending, err := tx.GetValue(ctx, store.PendingFollowKey(local.IRI().String(), remote))
 	switch {
 	case err == nil:
 		return string(pending) == followID, nil
 	case !errors.Is(err, store.ErrNotFound):
 		return false, err
 	}
-	return h.st.HasItem(ctx, local.Following().String(), remote)
+	return tx.HasItem(ctx, local.Following().String(), remote)
 }
 
-func (h *Handler) onAcceptReject(ctx context.Context, a *Activity) error {
+func (h *Handler) onAcceptReject(ctx context.Context, tx store.Store, a *Activity) error {
 	locals := a.answers
 	if locals == nil {
 		var err error
-		if locals, _, err = h.answeredFollows(ctx, a); err != nil {
+		if locals, _, err = h.answeredFollows(ctx, tx, a); err != nil {
 			return err
 		}
 	}
 	remote := a.Actor.String()
 	for _, local := range locals {
-		if err := ignoreNotFound(h.st.DeleteValue(ctx, store.PendingFollowKey(local.IRI().String(), remote))); err != nil {
+		if err := ignoreNotFound(tx.DeleteValue(ctx, store.PendingFollowKey(local.IRI().String(), remote))); err != nil {
 			return err
 		}
 		following, reverse := local.Following().String(), localFollowersKey(remote)
 		if a.Type == "Accept" {
-			if err := ignoreExists(h.st.AddItem(ctx, following, remote)); err != nil {
+			if err := ignoreExists(tx.AddItem(ctx, following, remote)); err != nil {
 				return err
 			}
-			if err := ignoreExists(h.st.AddItem(ctx, reverse, local.IRI().String())); err != nil {
+			if err := ignoreExists(tx.AddItem(ctx, reverse, local.IRI().String())); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := ignoreNotFound(h.st.RemoveItem(ctx, following, remote)); err != nil {
+		if err := ignoreNotFound(tx.RemoveItem(ctx, following, remote)); err != nil {
 			return err
 		}
-		if err := ignoreNotFound(h.st.RemoveItem(ctx, reverse, local.IRI().String())); err != nil {
+		if err := ignoreNotFound(tx.RemoveItem(ctx, reverse, local.IRI().String())); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (h *Handler) onUndo(ctx context.Context, a *Activity) error {
-	ids, vals := ap.ObjectRefs(a.Value)
+// undoneActivities returns what an Undo undoes: for each object, what we
+// received earlier under its id, else the copy the Undo embeds; nil for
+// one never seen. It fails with 403 when one is not the Undo's actor's.
+func undoneActivities(ctx context.Context, tx store.Store, a *Activity) (ids []*url.URL, undone []vocab.Type, err error) {
+	ids, undone = ap.ObjectRefs(a.Value)
 	for i, id := range ids {
-		undone := vals[i]
-		if stored, err := h.st.GetObject(ctx, id.String()); err == nil && !stored.Local {
+		if stored, err := tx.GetObject(ctx, id.String()); err == nil && !stored.Local {
 			// Prefer what we received earlier over what the Undo embeds.
 			if v, err := ap.Parse(ctx, stored.Data); err == nil {
-				undone = v
+				undone[i] = v
 			}
 		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
+			return nil, nil, err
 		}
+		if undone[i] == nil {
+			continue
+		}
+		if as := ap.Actors(undone[i]); len(as) != 1 || as[0].String() != a.Actor.String() {
+			return nil, nil, ap.Errorf(http.StatusForbidden, "an actor can only undo its own activities", nil)
+		}
+	}
+	return ids, undone, nil
+}
+
+// checkOwnership refuses (403) an activity that acts on what is not its
+// actor's: a Create or Update of an object attributed to someone else, an
+// Update or Delete of a stored object of another owner (or of one of
+// ours), an Undo of another actor's activity. It reads the store only;
+// the side effects check again when they run.
+func (h *Handler) checkOwnership(ctx context.Context, tx store.Store, a *Activity) error {
+	switch a.Type {
+	case "Create", "Update":
+		ids, vals := ap.ObjectRefs(a.Value)
+		for i, id := range ids {
+			if err := checkAuthor(a, id, vals[i]); err != nil {
+				return err
+			}
+			if a.Type == "Update" {
+				if _, err := ownedForUpdate(ctx, tx, id.String(), a.Actor.String()); err != nil {
+					return err
+				}
+			}
+		}
+	case "Delete":
+		ids, _ := ap.ObjectRefs(a.Value)
+		for _, id := range ids {
+			if _, err := ownedForDelete(ctx, tx, id, a.Actor); err != nil {
+				return err
+			}
+		}
+	case "Undo":
+		_, _, err := undoneActivities(ctx, tx, a)
+		return err
+	}
+	return nil
+}
+
+// checkAuthor refuses an embedded object that names authors other than
+// the activity's actor (an actor updating itself names none).
+func checkAuthor(a *Activity, id *url.URL, v vocab.Type) error {
+	if v == nil || id.String() == a.Actor.String() {
+		return nil
+	}
+	if authors := ap.AttributedTo(v); len(authors) > 0 && !containsIRI(authors, a.Actor) {
+		return ap.Errorf(http.StatusForbidden, "object is attributed to someone else", nil)
+	}
+	return nil
+}
+
+// ownedForUpdate returns the stored object iri (nil if none) when owner
+// may update it, else a 403.
+func ownedForUpdate(ctx context.Context, tx store.Store, iri, owner string) (*store.Object, error) {
+	old, err := tx.GetObject(ctx, iri)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case old.Local || (old.Actor != "" && old.Actor != owner):
+		return nil, ap.Errorf(http.StatusForbidden, "only the owner may update an object", nil)
+	}
+	return old, nil
+}
+
+// ownedForDelete returns the stored object id (nil if none) when actor
+// may delete it, else a 403.
+func ownedForDelete(ctx context.Context, tx store.Store, id, actor *url.URL) (*store.Object, error) {
+	o, err := tx.GetObject(ctx, id.String())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case o.Local || !ap.SameOrigin(id, actor) || (o.Actor != "" && o.Actor != actor.String() && o.IRI != actor.String()):
+		return nil, ap.Errorf(http.StatusForbidden, "only the owner may delete an object", nil)
+	}
+	return o, nil
+}
+
+func (h *Handler) onUndo(ctx context.Context, tx store.Store, a *Activity) error {
+	ids, undos, err := undoneActivities(ctx, tx, a)
+	if err != nil {
+		return err
+	}
+	for i, id := range ids {
+		undone := undos[i]
 		if undone == nil {
 			continue // never seen it: nothing to undo
-		}
-		if as := ap.Actors(undone); len(as) != 1 || as[0].String() != a.Actor.String() {
-			return ap.Errorf(http.StatusForbidden, "an actor can only undo its own activities", nil)
 		}
 		objs, _ := ap.ObjectRefs(undone)
 		if len(objs) != 1 {
@@ -348,18 +442,18 @@ func (h *Handler) onUndo(ctx context.Context, a *Activity) error {
 		case "Follow":
 			var local *actor.Actor
 			if local, err = h.localActor(ctx, objs[0]); err == nil && local != nil {
-				err = ignoreNotFound(h.st.RemoveItem(ctx, local.Followers().String(), a.Actor.String()))
+				err = ignoreNotFound(tx.RemoveItem(ctx, local.Followers().String(), a.Actor.String()))
 				if err == nil {
-					err = ignoreNotFound(h.st.RemoveItem(ctx, followedKey(a.Actor.String()), local.IRI().String()))
+					err = ignoreNotFound(tx.RemoveItem(ctx, followedKey(a.Actor.String()), local.IRI().String()))
 				}
 				if err == nil {
-					err = ignoreNotFound(h.st.RemoveItem(ctx, FollowRequests(local), id.String()))
+					err = ignoreNotFound(tx.RemoveItem(ctx, FollowRequests(local), id.String()))
 				}
 			}
 		case "Like":
-			err = ignoreNotFound(h.st.RemoveItem(ctx, Likes(objs[0].String()), a.Actor.String()))
+			err = ignoreNotFound(tx.RemoveItem(ctx, Likes(objs[0].String()), a.Actor.String()))
 		case "Announce":
-			err = ignoreNotFound(h.st.RemoveItem(ctx, Shares(objs[0].String()), a.Actor.String()))
+			err = ignoreNotFound(tx.RemoveItem(ctx, Shares(objs[0].String()), a.Actor.String()))
 		}
 		if err != nil {
 			return err
@@ -372,28 +466,24 @@ func (h *Handler) onUndo(ctx context.Context, a *Activity) error {
 // object is trusted only when it shares the actor's origin and names the
 // actor as its author; one of another origin was replaced by its IRI
 // (distrust) and, like any given by IRI, is fetched from its origin.
-func (h *Handler) onCreateUpdate(ctx context.Context, a *Activity) error {
+func (h *Handler) onCreateUpdate(ctx context.Context, tx store.Store, a *Activity) error {
 	ids, vals := ap.ObjectRefs(a.Value)
 	for i, id := range ids {
 		v := vals[i]
 		if v == nil {
 			// Given by IRI, or a copy the actor could not vouch for (see
 			// distrust; a Lemmy moderator updating a community, say):
-			// fetched from its origin.
-			h.fetch(ctx, id)
+			// fetched from its origin before this unit (prefetch).
 			if a.Type == "Create" {
-				if err := h.addToTimelines(ctx, a); err != nil {
+				if err := h.addToTimelines(ctx, tx, a); err != nil {
 					return err
 				}
 			}
 			continue
 		}
 		owner := a.Actor.String()
-		if id.String() != owner { // an actor updating itself has no attributedTo
-			authors := ap.AttributedTo(v)
-			if len(authors) > 0 && !containsIRI(authors, a.Actor) {
-				return ap.Errorf(http.StatusForbidden, "object is attributed to someone else", nil)
-			}
+		if err := checkAuthor(a, id, v); err != nil {
+			return err
 		}
 		// Stored as received: the vocabulary's round trip is lossy.
 		data, ok := ap.EmbeddedJSON(a.Raw, id.String())
@@ -405,15 +495,15 @@ func (h *Handler) onCreateUpdate(ctx context.Context, a *Activity) error {
 		}
 		obj := &store.Object{IRI: id.String(), Type: v.GetTypeName(), Actor: owner, Data: data}
 		if a.Type == "Create" {
-			err = ignoreExists(h.st.CreateObject(ctx, obj))
+			err = ignoreExists(tx.CreateObject(ctx, obj))
 		} else {
-			err = h.update(ctx, obj)
+			err = h.update(ctx, tx, obj)
 		}
 		if err != nil {
 			return err
 		}
 		if a.Type == "Create" {
-			if err := h.addToTimelines(ctx, a); err != nil {
+			if err := h.addToTimelines(ctx, tx, a); err != nil {
 				return err
 			}
 		}
@@ -421,18 +511,15 @@ func (h *Handler) onCreateUpdate(ctx context.Context, a *Activity) error {
 	return nil
 }
 
-func (h *Handler) update(ctx context.Context, obj *store.Object) error {
-	old, err := h.st.GetObject(ctx, obj.IRI)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
+func (h *Handler) update(ctx context.Context, tx store.Store, obj *store.Object) error {
+	old, err := ownedForUpdate(ctx, tx, obj.IRI, obj.Actor)
+	if err != nil {
 		return err
-	case old.Local || (old.Actor != "" && old.Actor != obj.Actor):
-		return ap.Errorf(http.StatusForbidden, "only the owner may update an object", nil)
-	case old.Type == "Tombstone":
+	}
+	if old != nil && old.Type == "Tombstone" {
 		return nil // deleted objects stay deleted
 	}
-	return h.st.PutObject(ctx, obj)
+	return tx.PutObject(ctx, obj)
 }
 
 func containsIRI(list []*url.URL, u *url.URL) bool {
@@ -444,22 +531,11 @@ func containsIRI(list []*url.URL, u *url.URL) bool {
 	return false
 }
 
-// fetch dereferences an object that arrived by IRI, best effort: the
-// activity itself is already recorded, so a failure is only logged.
-func (h *Handler) fetch(ctx context.Context, iri *url.URL) {
-	if h.opts.Fetcher == nil || h.actors.IsLocal(iri) {
-		return
-	}
-	if _, err := h.opts.Fetcher.Object(ctx, iri); err != nil {
-		h.log.Warn("inbox: dereferencing object", "iri", iri.String(), "err", err)
-	}
-}
-
 // addToTimelines files the activity in the inbox collection (the home
 // timeline) of each local actor it is for: the owner of the personal inbox
 // it came to, local actors addressed directly, and local followers of the
 // sender when it is addressed to the sender's followers or to the public.
-func (h *Handler) addToTimelines(ctx context.Context, a *Activity) error {
+func (h *Handler) addToTimelines(ctx context.Context, tx store.Store, a *Activity) error {
 	targets := map[string]bool{}
 	if a.Receiver != nil {
 		targets[a.Receiver.IRI().String()] = true
@@ -477,7 +553,7 @@ func (h *Handler) addToTimelines(ctx context.Context, a *Activity) error {
 		}
 	}
 	if broadcast {
-		if err := store.EachItem(ctx, h.st, localFollowersKey(a.Actor.String()), func(iri string) error {
+		if err := store.EachItem(ctx, tx, localFollowersKey(a.Actor.String()), func(iri string) error {
 			targets[iri] = true
 			return nil
 		}); err != nil {
@@ -485,7 +561,7 @@ func (h *Handler) addToTimelines(ctx context.Context, a *Activity) error {
 		}
 	}
 	for iri := range targets {
-		if err := ignoreExists(h.st.AddItem(ctx, iri+"/inbox", a.ID.String())); err != nil {
+		if err := ignoreExists(tx.AddItem(ctx, iri+"/inbox", a.ID.String())); err != nil {
 			return err
 		}
 	}
@@ -493,10 +569,10 @@ func (h *Handler) addToTimelines(ctx context.Context, a *Activity) error {
 }
 
 // onReaction records a Like (or similar) of a local object.
-func (h *Handler) onReaction(ctx context.Context, a *Activity, coll func(string) string) error {
+func (h *Handler) onReaction(ctx context.Context, tx store.Store, a *Activity, coll func(string) string) error {
 	ids, _ := ap.ObjectRefs(a.Value)
 	for _, id := range ids {
-		o, err := h.st.GetObject(ctx, id.String())
+		o, err := tx.GetObject(ctx, id.String())
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		} else if err != nil {
@@ -505,49 +581,42 @@ func (h *Handler) onReaction(ctx context.Context, a *Activity, coll func(string)
 		if !o.Local {
 			continue
 		}
-		if err := ignoreExists(h.st.AddItem(ctx, coll(o.IRI), a.Actor.String())); err != nil {
+		if err := ignoreExists(tx.AddItem(ctx, coll(o.IRI), a.Actor.String())); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (h *Handler) onAnnounce(ctx context.Context, a *Activity) error {
-	if err := h.onReaction(ctx, a, Shares); err != nil {
+func (h *Handler) onAnnounce(ctx context.Context, tx store.Store, a *Activity) error {
+	if err := h.onReaction(ctx, tx, a, Shares); err != nil {
 		return err
 	}
-	ids, _ := ap.ObjectRefs(a.Value)
-	for _, id := range ids {
-		h.fetch(ctx, id) // an embedded copy is never trusted: fetch from its origin
-	}
-	return h.addToTimelines(ctx, a)
+	// An embedded copy is never trusted: the object was fetched from its
+	// origin before this unit (prefetch).
+	return h.addToTimelines(ctx, tx, a)
 }
 
-func (h *Handler) onDelete(ctx context.Context, a *Activity) error {
+func (h *Handler) onDelete(ctx context.Context, tx store.Store, a *Activity) error {
 	ids, _ := ap.ObjectRefs(a.Value)
 	for _, id := range ids {
 		if id.String() == a.Actor.String() {
-			if err := h.forgetActor(ctx, a.Actor.String()); err != nil {
+			if err := h.forgetActor(ctx, tx, a.Actor.String()); err != nil {
 				return err
 			}
 		}
-		o, err := h.st.GetObject(ctx, id.String())
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		} else if err != nil {
+		o, err := ownedForDelete(ctx, tx, id, a.Actor)
+		if err != nil {
 			return err
 		}
-		if o.Local || !ap.SameOrigin(id, a.Actor) || (o.Actor != "" && o.Actor != a.Actor.String() && o.IRI != a.Actor.String()) {
-			return ap.Errorf(http.StatusForbidden, "only the owner may delete an object", nil)
-		}
-		if o.Type == "Tombstone" {
+		if o == nil || o.Type == "Tombstone" {
 			continue
 		}
 		data, err := ap.TombstoneJSON(o.IRI, o.Type, time.Now())
 		if err != nil {
 			return err
 		}
-		if err := h.st.PutObject(ctx, &store.Object{IRI: o.IRI, Type: "Tombstone", Actor: o.Actor, Data: data}); err != nil {
+		if err := tx.PutObject(ctx, &store.Object{IRI: o.IRI, Type: "Tombstone", Actor: o.Actor, Data: data}); err != nil {
 			return err
 		}
 	}
@@ -556,10 +625,10 @@ func (h *Handler) onDelete(ctx context.Context, a *Activity) error {
 
 // forgetActor ends every relationship between local actors and a remote
 // actor that deleted itself: it no longer follows them nor is followed.
-func (h *Handler) forgetActor(ctx context.Context, remote string) error {
+func (h *Handler) forgetActor(ctx context.Context, tx store.Store, remote string) error {
 	unlink := func(reverse string, coll func(*actor.Actor) *url.URL) error {
 		var locals []string
-		if err := store.EachItem(ctx, h.st, reverse, func(iri string) error {
+		if err := store.EachItem(ctx, tx, reverse, func(iri string) error {
 			locals = append(locals, iri)
 			return nil
 		}); err != nil {
@@ -573,10 +642,10 @@ func (h *Handler) forgetActor(ctx context.Context, remote string) error {
 				}
 				return err
 			}
-			if err := ignoreNotFound(h.st.RemoveItem(ctx, coll(la).String(), remote)); err != nil {
+			if err := ignoreNotFound(tx.RemoveItem(ctx, coll(la).String(), remote)); err != nil {
 				return err
 			}
-			if err := ignoreNotFound(h.st.RemoveItem(ctx, reverse, iri)); err != nil {
+			if err := ignoreNotFound(tx.RemoveItem(ctx, reverse, iri)); err != nil {
 				return err
 			}
 		}

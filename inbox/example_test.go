@@ -15,6 +15,7 @@ import (
 	"github.com/slothpub/slothpub/httpsig"
 	"github.com/slothpub/slothpub/inbox"
 	"github.com/slothpub/slothpub/store/memstore"
+	"github.com/slothpub/slothpub/store/worker"
 )
 
 func ExampleHandler() {
@@ -26,9 +27,13 @@ func ExampleHandler() {
 	}
 	instance, _ := actors.Instance(ctx)
 	resolver := deref.New(st, ap.NewHTTPTransport(nil), instance.Signer(), &deref.Options{LocalHost: "social.example"})
-	h := inbox.New(st, actors, httpsig.NewVerifier(resolver, nil), nil)
+	jobs := worker.New(st, nil) // processes what the inbox accepts: go jobs.Run(ctx)
+	h, err := inbox.New(st, actors, httpsig.NewVerifier(resolver, nil), &inbox.Options{Worker: jobs})
+	if err != nil {
+		panic(err)
+	}
 
-	// Typed listeners run after the default side effects.
+	// Typed listeners run after the default side effects, on the worker.
 	inbox.OnType(h, func(ctx context.Context, a *inbox.Activity, like vocab.ActivityStreamsLike) error {
 		fmt.Println("liked by", a.Actor)
 		return nil

@@ -2,16 +2,20 @@ package inbox
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slothpub/slothpub/actor"
 	"github.com/slothpub/slothpub/ap"
 	"github.com/slothpub/slothpub/httpsig"
+	"github.com/slothpub/slothpub/store"
 	"github.com/slothpub/slothpub/store/memstore"
+	"github.com/slothpub/slothpub/store/worker"
 )
 
 // Every real-world activity in the fixtures (internal/testdata/fixtures) goes through the
@@ -31,7 +35,11 @@ func TestRealWorldActivities(t *testing.T) {
 				t.Fatal(err)
 			}
 			st := memstore.New()
-			h := New(st, actor.NewDirectory(st, "local.example", nil), nil, nil)
+			h, err := New(st, actor.NewDirectory(st, "local.example", nil), httpsig.NewVerifier(nil, nil),
+				&Options{Worker: worker.New(st, nil)})
+			if err != nil {
+				t.Fatal(err)
+			}
 			v, err := ap.Parse(ctx, raw)
 			if err != nil {
 				if s := ap.StatusOf(err); s >= 500 {
@@ -51,11 +59,15 @@ func TestRealWorldActivities(t *testing.T) {
 				t.Logf("refused: %v", err)
 				return
 			}
-			err = h.process(ctx, act)
+			err = h.accept(ctx, act)
 			if s := ap.StatusOf(err); s >= 500 {
-				t.Fatalf("process: %v", err)
+				t.Fatalf("accept: %v", err)
 			} else if err != nil {
 				t.Logf("refused (%d): %v", s, err)
+				return
+			}
+			if refused := processAll(t, h); refused != "" {
+				t.Logf("refused while processing: %s", refused)
 				return
 			}
 			if act.Type != "Create" {
@@ -78,5 +90,47 @@ func TestRealWorldActivities(t *testing.T) {
 				t.Errorf("status %d", status)
 			}
 		})
+	}
+}
+
+// processAll runs every due processing job of h in this goroutine, as the
+// worker would, failing the test on an attempt that would be retried (a
+// server error). It returns the reasons of the jobs discarded (activities
+// refused while processing), "" when there were none.
+func processAll(t *testing.T, h *Handler) (refused string) {
+	t.Helper()
+	ctx := t.Context()
+	for {
+		jobs, err := h.db.Claim(ctx, []string{ProcessKind}, 100, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs) == 0 {
+			return refused
+		}
+		for _, j := range jobs {
+			err := h.processJob(ctx, j)
+			switch {
+			case err == nil:
+				err = h.db.Complete(ctx, j)
+			case errors.Is(err, worker.ErrFinished):
+				err = nil
+			case worker.IsPermanent(err):
+				refused += err.Error() + "; "
+				err = h.db.Discard(ctx, j, err.Error())
+			default:
+				t.Fatalf("processing failed and would be retried: %v", err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := h.db.GetJob(ctx, j.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State == store.JobDiscarded && !strings.Contains(refused, got.LastError) {
+				refused += got.LastError + "; "
+			}
+		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,95 +20,20 @@ import (
 	"github.com/slothpub/slothpub/inbox"
 	"github.com/slothpub/slothpub/store"
 	"github.com/slothpub/slothpub/store/memstore"
+	"github.com/slothpub/slothpub/store/storetest"
 )
-
-// watched is a store that records every write made through it.
-type watched struct {
-	store.Store
-	mu     sync.Mutex
-	writes []string
-}
-
-func (w *watched) note(op string, parts ...any) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.writes = append(w.writes, op+" "+fmt.Sprint(parts...))
-}
-
-// since returns the writes after the first n.
-func (w *watched) since(n int) []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]string(nil), w.writes[n:]...)
-}
-
-func (w *watched) count() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.writes)
-}
-
-func (w *watched) CreateObject(ctx context.Context, o *store.Object) error {
-	w.note("CreateObject", o.IRI, " ", string(o.Data))
-	return w.Store.CreateObject(ctx, o)
-}
-
-func (w *watched) PutObject(ctx context.Context, o *store.Object) error {
-	w.note("PutObject", o.IRI, " ", string(o.Data))
-	return w.Store.PutObject(ctx, o)
-}
-
-func (w *watched) DeleteObject(ctx context.Context, iri string) error {
-	w.note("DeleteObject", iri)
-	return w.Store.DeleteObject(ctx, iri)
-}
-
-func (w *watched) AddItem(ctx context.Context, c, item string) error {
-	w.note("AddItem", c, " ", item)
-	return w.Store.AddItem(ctx, c, item)
-}
-
-func (w *watched) RemoveItem(ctx context.Context, c, item string) error {
-	w.note("RemoveItem", c, " ", item)
-	return w.Store.RemoveItem(ctx, c, item)
-}
-
-func (w *watched) PutKey(ctx context.Context, k *store.Key) error {
-	w.note("PutKey", k.ID)
-	return w.Store.PutKey(ctx, k)
-}
-
-func (w *watched) DeleteKey(ctx context.Context, id string) error {
-	w.note("DeleteKey", id)
-	return w.Store.DeleteKey(ctx, id)
-}
-
-func (w *watched) CreateAccount(ctx context.Context, a *store.Account) error {
-	w.note("CreateAccount", a.Username)
-	return w.Store.CreateAccount(ctx, a)
-}
-
-func (w *watched) PutValue(ctx context.Context, key string, v []byte, exp time.Time) error {
-	w.note("PutValue", key, " ", string(v))
-	return w.Store.PutValue(ctx, key, v, exp)
-}
-
-func (w *watched) DeleteValue(ctx context.Context, key string) error {
-	w.note("DeleteValue", key)
-	return w.Store.DeleteValue(ctx, key)
-}
 
 // watchedRig is a rig whose instance b (bob's) keeps its state in a
 // watched store.
-func watchedRig(t *testing.T, opts *aptest.Options) (*rig, *watched) {
-	w := &watched{Store: memstore.New()}
+func watchedRig(t *testing.T, opts *aptest.Options) (*rig, *storetest.Recorder) {
+	w := storetest.NewRecorder(memstore.NewDriver())
 	o := aptest.Options{}
 	if opts != nil {
 		o = *opts
 	}
-	o.Store = func(host string) store.Store {
+	o.Store = func(host string) *store.DB {
 		if host == "b.example" {
-			return w
+			return store.Open(w, nil)
 		}
 		return memstore.New()
 	}
@@ -163,10 +87,10 @@ func TestForgedAcceptChangesNothing(t *testing.T) {
 
 	for name, body := range forgeries {
 		t.Run(name, func(t *testing.T) {
-			before, sent := w.count(), postsTo(r.n, "a.example")
+			before, sent := w.Count(), postsTo(r.n, "a.example")
 			assert.Equal(t, http.StatusForbidden, r.post(body, eve))
 			r.n.Settle()
-			assert.Empty(t, w.since(before), "bob's store is unchanged")
+			assert.Empty(t, w.Since(before), "bob's store is unchanged")
 			assert.Equal(t, sent, postsTo(r.n, "a.example"), "nothing was sent")
 			assert.False(t, bobFollows(r.eve.IRI().String()))
 			assert.False(t, bobFollows(r.alice.IRI().String()))
@@ -186,9 +110,9 @@ func TestForgedAcceptChangesNothing(t *testing.T) {
 	r.n.Settle()
 	require.False(t, bobFollows(r.alice.IRI().String()))
 	_, late := r.activity(r.alice, "Accept", fmt.Sprintf("%q", followID), "")
-	before := w.count()
+	before := w.Count()
 	assert.Equal(t, http.StatusForbidden, r.post(late, reqOpts{signer: r.alice.Signer()}))
-	assert.Empty(t, w.since(before))
+	assert.Empty(t, w.Since(before))
 	assert.False(t, bobFollows(r.alice.IRI().String()))
 }
 
@@ -238,10 +162,10 @@ func TestAnnounceOfForgedCopyKeepsOnlyTheVerifiedCopy(t *testing.T) {
 		"to":["https://www.w3.org/ns/activitystreams#Public"],
 		"object":{"id":%q,"type":"Note","attributedTo":%q,"content":"FORGED by mallory","to":["https://www.w3.org/ns/activitystreams#Public"]}}`,
 		announceID, mallory.IRI(), noteID, r.alice.IRI())
-	before := w.count()
+	before := w.Count()
 	require.Equal(t, http.StatusAccepted, r.post(body, reqOpts{signer: mallory.Signer()}))
 
-	for _, wr := range w.since(before) {
+	for _, wr := range w.Since(before) {
 		assert.NotContains(t, wr, "FORGED", "nothing written carries the forged copy")
 	}
 	stored, err := r.b.Store.GetObject(ctx, announceID)
@@ -257,9 +181,11 @@ func TestAnnounceOfForgedCopyKeepsOnlyTheVerifiedCopy(t *testing.T) {
 	assert.Equal(t, r.alice.IRI().String(), fetched.Actor)
 }
 
-// A listener's error makes the sender retry; the retry resumes where the
-// failed attempt stopped. The default side effects (here the Accept of a
-// Follow) and the listeners that already finished never run again.
+// A listener's error is retried by the worker, with backoff, never
+// answered 5xx to the sender (whose redelivery would be a second copy of
+// the work); the retry resumes where the failed attempt stopped. The
+// default side effects (here the Accept of a Follow) and the listeners that
+// already finished never run again.
 func TestListenerErrorDoesNotRepeatEffects(t *testing.T) {
 	r := newRig(t)
 	var first, flaky atomic.Int32
@@ -273,18 +199,42 @@ func TestListenerErrorDoesNotRepeatEffects(t *testing.T) {
 		}
 		return nil
 	})
-	_, body := r.follow()
+	id, body := r.follow()
 	alice := reqOpts{signer: r.alice.Signer()}
-	for range 3 {
-		assert.Equal(t, http.StatusInternalServerError, r.post(body, alice))
-	}
-	assert.Equal(t, http.StatusAccepted, r.post(body, alice))
+	assert.Equal(t, http.StatusAccepted, r.post(body, alice), "accepted before any listener runs")
 	assert.Equal(t, http.StatusAccepted, r.post(body, alice), "a redelivery after success is a duplicate")
-	r.n.Settle()
 
 	assert.Equal(t, int32(1), first.Load(), "a listener that finished runs once")
 	assert.Equal(t, int32(4), flaky.Load(), "the failing listener runs until it succeeds, then never again")
 	assert.Equal(t, 1, r.followers())
 	assert.Equal(t, 1, postsTo(r.n, "a.example"), "one Accept is sent, not one per attempt")
 	assert.True(t, r.a.Has(r.alice.Following().String(), r.bob.IRI().String()))
+	jobs, err := r.b.Store.Jobs(t.Context(), store.JobQuery{Kinds: []string{inbox.ProcessKind}, UniqueKey: "inbox:" + id})
+	require.NoError(t, err)
+	require.Len(t, jobs, 1, "one processing job for the activity, however often it was delivered")
+	assert.Equal(t, store.JobCompleted, jobs[0].State)
+	assert.Equal(t, 4, jobs[0].Attempt, "three failed attempts, then the one that finished")
+}
+
+// A listener that refuses the activity (an *ap.Error with a 4xx status)
+// ends its processing: its job is discarded with the reason, the
+// activity stays stored, and a redelivery does not run it again.
+func TestListenerRefusalEndsProcessing(t *testing.T) {
+	r := newRig(t)
+	var calls atomic.Int32
+	r.b.Inbox.On("Follow", func(context.Context, *inbox.Activity) error {
+		calls.Add(1)
+		return ap.Errorf(http.StatusUnprocessableEntity, "not today", nil)
+	})
+	id, body := r.follow()
+	alice := reqOpts{signer: r.alice.Signer()}
+	assert.Equal(t, http.StatusAccepted, r.post(body, alice))
+	assert.Equal(t, http.StatusAccepted, r.post(body, alice))
+	assert.Equal(t, int32(1), calls.Load())
+	jobs, err := r.b.Store.Jobs(t.Context(), store.JobQuery{Kinds: []string{inbox.ProcessKind}, UniqueKey: "inbox:" + id})
+	require.NoError(t, err)
+	require.Len(t, jobs, 1)
+	assert.Equal(t, store.JobDiscarded, jobs[0].State)
+	assert.Contains(t, jobs[0].LastError, "not today")
+	assert.True(t, r.stored(id), "the activity stays recorded")
 }

@@ -3,6 +3,7 @@ package inbox
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,16 +23,18 @@ import (
 	"github.com/slothpub/slothpub/ap"
 	"github.com/slothpub/slothpub/httpsig"
 	"github.com/slothpub/slothpub/store"
+	"github.com/slothpub/slothpub/store/worker"
 )
 
 // DefaultMaxBodyBytes is the default cap on an inbox request body. Mastodon
 // caps at 1 MiB too; no legitimate activity comes close.
 const DefaultMaxBodyBytes = 1 << 20
 
-// Sender delivers activities on behalf of local actors. *outbox.Outbox
-// implements it; the inbox uses it to answer Follows with Accept.
+// Sender publishes activities of local actors inside a unit of work: the
+// inbox uses it to answer Follows with Accept in the same unit that
+// records the follower. *outbox.Outbox implements it.
 type Sender interface {
-	Post(ctx context.Context, from *actor.Actor, activity vocab.Type) (*url.URL, error)
+	PostTx(ctx context.Context, tx *store.Tx, from *actor.Actor, activity vocab.Type) (*url.URL, error)
 }
 
 // Fetcher dereferences remote objects that arrive as bare IRIs (an
@@ -41,14 +44,27 @@ type Fetcher interface {
 	Object(ctx context.Context, iri *url.URL) (*store.Object, error)
 }
 
+// Policy decides, before the 202, whether to take an activity that passed
+// every check: it returns nil to take it, or an error to refuse it (an
+// *ap.Error with a 4xx status is answered as such; any other error is
+// answered 500, so the sender retries). It runs on the request path, so
+// it must be cheap and do no network I/O; ctx carries the request's.
+type Policy func(ctx context.Context, a *Activity) error
+
 // Options configure a Handler. A nil *Options means all defaults.
 type Options struct {
+	// Worker runs the processing of accepted activities (required): the
+	// Handler registers ProcessKind with it, and wakes it for each
+	// activity it accepts.
+	Worker *worker.Worker
 	// Sender answers Follows with Accept. Without one, follows are recorded
 	// but never answered.
 	Sender Sender
 	// Fetcher dereferences objects that arrive by IRI. Without one they are
 	// recorded by IRI only.
 	Fetcher Fetcher
+	// Policy, when set, may refuse activities before they are stored.
+	Policy Policy
 	// MaxBodyBytes caps the request body; default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// ManualApproval keeps incoming Follows pending (in the followee's
@@ -60,16 +76,15 @@ type Options struct {
 	// Logger receives one line per rejected request; nil means slog.Default().
 	Logger *slog.Logger
 	// FetchTimeout bounds, together, all the fetching one request causes
-	// while it is answered: the signer's key (and the documents behind
-	// it) and, for now, the objects the default side effects dereference
-	// inline. It is one deadline from the moment the request arrives,
-	// carried in the request's context with ap.WithFetchDeadline: it ends
-	// the requests of ap.HTTPTransport (and the waits of deref.Resolver
-	// on fetches it shares), not the store writes of the pipeline. A key
-	// not fetched by then fails the request with 401; an object not
-	// fetched is recorded by IRI only, as when there is no Fetcher.
-	// Default DefaultFetchTimeout (5s); a negative value sets no deadline
-	// of the Handler's own.
+	// while it is answered (the signer's key and the documents behind
+	// it), and, separately, the fetching of one processing attempt (the
+	// objects the default side effects dereference). It is one deadline,
+	// carried in the context with ap.WithFetchDeadline: it ends the
+	// requests of ap.HTTPTransport (and the waits of deref.Resolver on
+	// fetches it shares), not the store writes. A key not fetched by then
+	// fails the request with 503; an object not fetched is recorded by
+	// IRI only, as when there is no Fetcher. Default DefaultFetchTimeout
+	// (5s); a negative value sets no deadline of the Handler's own.
 	FetchTimeout time.Duration
 	// MaxInFlight bounds the requests the Handler serves at once, over
 	// all its inboxes (mount one Handler for the personal and the shared
@@ -80,6 +95,9 @@ type Options struct {
 	MaxInFlight int
 }
 
+// ProcessKind is the job kind of the processing of an accepted activity.
+const ProcessKind = "inbox.process"
+
 // Handler is the inbox endpoint. Mount it for both the personal and the
 // shared inbox:
 //
@@ -89,7 +107,7 @@ type Options struct {
 // On the personal pattern the {name} path value selects the receiving actor.
 // Handler is safe for concurrent use; register listeners before serving.
 type Handler struct {
-	st       store.Store
+	db       *store.DB
 	actors   *actor.Directory
 	verifier *httpsig.Verifier
 	opts     Options
@@ -98,17 +116,28 @@ type Handler struct {
 	mu        sync.RWMutex
 	listeners map[string][]Listener // by type name; "" for every type
 
-	inFlight keyedLock // one request at a time per activity id
-
 	admission *admission // Options.MaxInFlight
+	handoff   handoff    // accepted activities on their way to their job
 }
 
-// New returns an inbox Handler that keeps state in st, knows local actors
-// from actors and authenticates requests with verifier.
-func New(st store.Store, actors *actor.Directory, verifier *httpsig.Verifier, opts *Options) *Handler {
-	h := &Handler{st: st, actors: actors, verifier: verifier, listeners: map[string][]Listener{}}
+// New returns an inbox Handler that keeps state in db, knows local actors
+// from actors (a Directory over the same db) and authenticates requests
+// with verifier. It registers the processing of accepted activities with
+// opts.Worker, which is required.
+func New(db *store.DB, actors *actor.Directory, verifier *httpsig.Verifier, opts *Options) (*Handler, error) {
+	h := &Handler{db: db, actors: actors, verifier: verifier, listeners: map[string][]Listener{}}
 	if opts != nil {
 		h.opts = *opts
+	}
+	switch {
+	case db == nil:
+		return nil, errors.New("inbox: New without a store")
+	case actors == nil:
+		return nil, errors.New("inbox: New without an actor directory")
+	case verifier == nil:
+		return nil, errors.New("inbox: New without a verifier")
+	case h.opts.Worker == nil:
+		return nil, errors.New("inbox: New without Options.Worker: accepted activities would never be processed")
 	}
 	if h.opts.MaxBodyBytes <= 0 {
 		h.opts.MaxBodyBytes = DefaultMaxBodyBytes
@@ -124,7 +153,8 @@ func New(st store.Store, actors *actor.Directory, verifier *httpsig.Verifier, op
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	return h
+	h.opts.Worker.Handle(ProcessKind, h.processJob)
+	return h, nil
 }
 
 // ServeHTTP runs the inbox pipeline described in the package documentation,
@@ -199,167 +229,85 @@ func (h *Handler) serve(r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.process(ctx, act)
+	return h.accept(ctx, act)
 }
 
-// processedKey names the internal collection of activity ids whose
-// processing finished. It is never served.
+// processedKey names the internal collection of the keys (see
+// Activity.key) of activities whose processing finished: a delivery that
+// comes again after its job was pruned is still known. It is never served.
 const processedKey = "slothpub:inbox-processed"
 
-// claimTimeout is how long an activity that was stored but never marked
-// processed is taken to be in flight in another request. After it, the
-// claim is taken to be left by a crash and a redelivery processes it again:
-// accepted data is never lost, and the default side effects are idempotent.
-const claimTimeout = time.Minute
-
-// process stores the activity once and runs its effects. It is the part of
-// the pipeline after authentication.
-func (h *Handler) process(ctx context.Context, act *Activity) error {
-	if h.actors.IsLocal(act.ID) {
-		return h.processLocal(ctx, act)
-	}
-	if err := act.distrust(); err != nil {
-		return err
-	}
-	id := act.ID.String()
-	unlock := h.inFlight.lock(id)
-	defer unlock()
-	if err := h.admit(ctx, act); err != nil {
-		return err
-	}
-	rec := &store.Object{IRI: id, Type: act.Type, Actor: act.Actor.String(), Data: act.Raw}
-	resume := progress{}
-	if err := h.st.CreateObject(ctx, rec); errors.Is(err, store.ErrExists) {
-		p, again, err := h.unfinished(ctx, id)
-		if err != nil {
+// accept runs the checks that need the store but no network, then the
+// policy, then stores the activity and enqueues its processing in one
+// unit of work: when it returns nil the activity is durable and will be
+// processed, exactly once whatever the deliveries.
+func (h *Handler) accept(ctx context.Context, act *Activity) error {
+	local := h.actors.IsLocal(act.ID)
+	act.local = local
+	if !local {
+		if err := act.distrust(); err != nil {
 			return err
 		}
-		if !again {
-			// Done, or in flight elsewhere: idempotent success. A copy
-			// delivered to another personal inbox still reaches that
-			// actor's home timeline.
-			return h.fileForReceiver(ctx, act)
+		if err := h.admit(ctx, act); err != nil {
+			return err
 		}
-		resume = p
-	} else if err != nil {
-		return fmt.Errorf("inbox: store activity: %w", err)
 	}
-	return h.run(ctx, act, id, resume)
-}
-
-// processLocal handles an activity of our own, delivered in process to a
-// local actor's inbox (outbox.Options.LocalInbox): the outbox stored it
-// already, so it is processed once per receiving inbox.
-func (h *Handler) processLocal(ctx context.Context, act *Activity) error {
-	marker := act.ID.String() + " "
-	if act.Receiver != nil {
-		marker += act.Receiver.IRI().String()
+	if h.opts.Policy != nil {
+		if err := h.opts.Policy(ctx, act); err != nil {
+			return err
+		}
 	}
-	unlock := h.inFlight.lock(marker)
-	defer unlock()
-	if done, err := h.st.HasItem(ctx, processedKey, marker); err != nil || done {
-		return err
-	}
-	p, _, err := h.loadProgress(ctx, marker)
+	payload, err := json.Marshal(newJobPayload(act))
 	if err != nil {
 		return err
 	}
-	return h.run(ctx, act, marker, p)
-}
-
-// run applies the default side effects and then the listeners, resuming
-// after what an earlier attempt (p) finished: a retried activity never
-// repeats an effect that already happened. The progress is recorded under
-// key after each step that has another after it; when everything is done,
-// key is marked processed.
-//
-// An error with a 5xx status (or none) leaves the activity unfinished and
-// released, so that the sender's retry resumes it at once; a 4xx error
-// ends it: it stays recorded, marked processed, and the error is answered.
-func (h *Handler) run(ctx context.Context, act *Activity, key string, p progress) error {
-	h.mu.RLock()
-	ls := append(append([]Listener(nil), h.listeners[act.Type]...), h.listeners[""]...)
-	h.mu.RUnlock()
-	saved := p != progress{}
-	save := func(p progress) error {
-		saved = true
-		return h.saveProgress(context.WithoutCancel(ctx), key, p)
-	}
-	err := func() error {
-		if !p.Effects {
-			if !h.opts.DisableDefaults {
-				if err := h.sideEffects(ctx, act); err != nil {
-					return err
-				}
-			}
-			p.Effects = true
-			if len(ls) > p.Listeners {
-				if err := save(p); err != nil {
-					return err
-				}
+	key := act.key()
+	rec := &store.Object{IRI: act.ID.String(), Type: act.Type, Actor: act.Actor.String(), Data: act.Raw}
+	var enqueued bool
+	err = h.db.Update(ctx, func(tx *store.Tx) error {
+		enqueued = false
+		if !local { // a local activity was stored by the outbox that sent it
+			err := tx.CreateObject(ctx, rec)
+			if err != nil && !errors.Is(err, store.ErrExists) {
+				return fmt.Errorf("inbox: store activity: %w", err)
 			}
 		}
-		for p.Listeners < len(ls) {
-			if err := ls[p.Listeners](ctx, act); err != nil {
-				return err
+		if done, err := tx.HasItem(ctx, processedKey, key); err != nil || done {
+			if err == nil {
+				err = h.fileForReceiver(ctx, tx, act)
 			}
-			p.Listeners++
-			if p.Listeners < len(ls) {
-				if err := save(p); err != nil {
-					return err
-				}
-			}
+			return err
 		}
+		_, ins, err := tx.Enqueue(ctx, ProcessKind, payload, &store.EnqueueOptions{UniqueKey: "inbox:" + key})
+		if err != nil {
+			return fmt.Errorf("inbox: enqueue processing: %w", err)
+		}
+		if !ins {
+			// Delivered again while its processing is pending: a copy to
+			// another personal inbox still reaches that actor's home
+			// timeline.
+			return h.fileForReceiver(ctx, tx, act)
+		}
+		enqueued = true
 		return nil
-	}()
-	if err != nil && ap.StatusOf(err) >= 500 {
-		p.Released = true
-		if serr := save(p); serr != nil {
-			h.log.Error("inbox: recording progress of failed activity", "id", key, "err", serr)
-		}
+	})
+	if err != nil {
 		return err
 	}
-	if merr := h.st.AddItem(context.WithoutCancel(ctx), processedKey, key); merr != nil && !errors.Is(merr, store.ErrExists) {
-		return fmt.Errorf("inbox: mark processed: %w", merr)
+	if enqueued {
+		h.handoff.put(key, act)
+		h.opts.Worker.Notify()
 	}
-	if saved {
-		if derr := h.st.DeleteValue(context.WithoutCancel(ctx), progressKey(key)); derr != nil && !errors.Is(derr, store.ErrNotFound) {
-			h.log.Warn("inbox: forgetting progress", "id", key, "err", derr)
-		}
-	}
-	return err
+	return nil
 }
 
 // fileForReceiver puts a duplicate Create or Announce that came to a
 // personal inbox on that actor's home timeline.
-func (h *Handler) fileForReceiver(ctx context.Context, act *Activity) error {
+func (h *Handler) fileForReceiver(ctx context.Context, tx store.Store, act *Activity) error {
 	if act.Receiver == nil || (act.Type != "Create" && act.Type != "Announce") {
 		return nil
 	}
-	return ignoreExists(h.st.AddItem(ctx, act.Receiver.Inbox().String(), act.ID.String()))
-}
-
-// unfinished reports whether an activity already stored must be processed
-// again, and from where: it was never marked processed, and either an
-// earlier attempt failed and released it, or its claim is stale (the
-// process handling it died).
-func (h *Handler) unfinished(ctx context.Context, id string) (progress, bool, error) {
-	done, err := h.st.HasItem(ctx, processedKey, id)
-	if err != nil || done {
-		return progress{}, false, err
-	}
-	p, found, err := h.loadProgress(ctx, id)
-	if err != nil {
-		return progress{}, false, err
-	}
-	if found && p.Released {
-		return p, true, nil
-	}
-	old, err := h.st.GetObject(ctx, id)
-	if err != nil {
-		return progress{}, false, ignoreNotFound(err)
-	}
-	return p, time.Since(old.Created) > claimTimeout, nil
+	return ignoreExists(tx.AddItem(ctx, act.Receiver.Inbox().String(), act.ID.String()))
 }
 
 // keyTemporarilyUnavailable reports whether a verification failed only

@@ -26,7 +26,9 @@ import (
 	"github.com/slothpub/slothpub/deref"
 	"github.com/slothpub/slothpub/httpsig"
 	"github.com/slothpub/slothpub/inbox"
+	"github.com/slothpub/slothpub/store"
 	"github.com/slothpub/slothpub/store/memstore"
+	"github.com/slothpub/slothpub/store/worker"
 )
 
 // silentKeyServer accepts connections and requests and never answers
@@ -70,6 +72,7 @@ type realInbox struct {
 	t   *testing.T
 	srv *httptest.Server
 	bob *actor.Actor
+	st  *store.DB
 }
 
 func newRealInbox(t *testing.T, opts *inbox.Options) *realInbox {
@@ -87,12 +90,38 @@ func newRealInbox(t *testing.T, opts *inbox.Options) *realInbox {
 	o := *opts
 	o.Fetcher = res
 	o.Logger = slog.New(slog.DiscardHandler)
-	ib := inbox.New(st, actors, ver, &o)
+	w := worker.New(st, &worker.Options{Logger: o.Logger, PollInterval: 10 * time.Millisecond})
+	o.Worker = w
+	ib, err := inbox.New(st, actors, ver, &o)
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(ctx) }()
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_ = w.Shutdown(sctx)
+		<-done
+	})
 	mux := http.NewServeMux()
 	mux.Handle("POST /users/{name}/inbox", ib)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &realInbox{t: t, srv: srv, bob: bob}
+	return &realInbox{t: t, srv: srv, bob: bob, st: st}
+}
+
+// processed waits up to timeout for bob's server to have processed
+// everything it accepted, and reports whether it did.
+func (ri *realInbox) processed(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		n, err := ri.st.CountJobs(context.Background(), store.JobQuery{States: []store.JobState{store.JobAvailable, store.JobRunning, store.JobRetryable}})
+		require.NoError(ri.t, err)
+		if n == 0 {
+			return true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return false
 }
 
 // request builds a POST of body to bob's inbox, addressed to b.example
@@ -207,10 +236,10 @@ func keyServer(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// The objects the side effects fetch inline share the request's deadline,
-// and only the fetching is cut short: a Create whose object lives on a
-// server that never answers is accepted within FetchTimeout (the object
-// recorded by IRI), with one GET to that server.
+// The 202 waits for no object: a Create whose object lives on a server
+// that never answers is accepted at once, without a GET to that server.
+// Its processing then fetches the object within FetchTimeout, with one
+// GET, and, the object not fetched, records it by IRI and finishes.
 func TestSilentObjectServerCreateAcceptedWithinFetchTimeout(t *testing.T) {
 	ks := keyServer(t)
 	objects := newSilentKeyServer(t)
@@ -230,8 +259,14 @@ func TestSilentObjectServerCreateAcceptedWithinFetchTimeout(t *testing.T) {
 	elapsed := time.Since(start)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusAccepted, resp.StatusCode)
-	assert.Less(t, elapsed, fetchTimeout+time.Second, "answered after %v", elapsed)
+	assert.Less(t, elapsed, fetchTimeout, "answered after %v", elapsed)
+
+	require.True(t, ri.processed(fetchTimeout+2*time.Second), "processed within the fetch timeout")
+	assert.Less(t, time.Since(start), fetchTimeout+time.Second)
 	assert.Equal(t, int64(1), objects.gets.Load(), "GETs to the object server")
+	ok, err := ri.st.HasItem(t.Context(), ri.bob.Inbox().String(), mallory+"/creates/1")
+	require.NoError(t, err)
+	assert.True(t, ok, "the Create reached bob's timeline, its object by IRI")
 }
 
 // A key that cannot be fetched for a reason that may pass is answered 503

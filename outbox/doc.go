@@ -1,19 +1,45 @@
-// Package outbox publishes activities of local actors and delivers them.
+// Package outbox publishes activities of local actors and delivers them,
+// durably.
 //
-// Outbox.Post gives an activity (and the object a Create carries) an id,
-// stores it, appends it to the actor's outbox collection, works out who
-// receives it and queues one delivery per target inbox:
+// Outbox.Post (or PostTx, inside a unit of work of the caller's) gives an
+// activity (and the object a Create carries) an id, and in one unit of
+// work stores it with bto and bcc removed, appends it to the actor's
+// outbox collection when it is a public or unlisted post or boost, and
+// enqueues one fan-out job carrying its recipients. Post returns then:
+// the delivery is durable, whatever happens to the process after.
 //
-//	to/cc/bto/bcc/audience → the actor's followers expanded →
-//	actors dereferenced to their inbox or shared inbox → duplicates merged →
-//	bto/bcc removed from what is sent
+// The fan-out job (FanoutKind, on the Worker of Options.Worker) expands
+// the audience step by step, each step one unit of work that enqueues its
+// deliveries and records how far it got:
 //
-// Outbox.Run runs bounded delivery workers until its context ends. Each
-// delivery is a POST signed with the sending actor's key; 2xx is success,
-// a 4xx other than 408 and 429 is a permanent failure, and anything else
-// (5xx, timeouts, connection errors) is retried with exponential backoff
-// and jitter up to Options.MaxAttempts.
+//	to/cc/bto/bcc/audience and implicit recipients (the followee of a
+//	Follow, the author of a liked object, ...) → the sender's followers,
+//	Options.FanoutPage at a time → for an Update or Delete of a local
+//	object, every inbox its Create reached → actors resolved to their
+//	shared inbox, else their inbox (cached in the store) → the sender,
+//	blocked actors (store.BlocksCollection), blocked domains
+//	(store.DomainBlocksCollection) and gone inboxes left out → one
+//	delivery job per inbox, duplicates merged by unique key
 //
-// The queue is in memory and bounded: deliveries still queued when the
-// process stops are lost. A durable queue is planned.
+// It pauses while Options.MaxQueued deliveries wait, so that a huge
+// audience is enqueued at the pace it is delivered. The body is stored
+// once, as the activity, and read by each delivery.
+//
+// A delivery job (DeliverKind) is a POST signed with the sending actor's
+// key. 2xx completes it; a 4xx other than 408 and 429 fails it for good
+// (410 Gone also marks the inbox gone); anything else (5xx, timeouts,
+// refused connections, 408, 429) is retried after Options.Backoff
+// (Mastodon's schedule by default, about two days over
+// DefaultMaxAttempts attempts), or when a 429 or 503 says Retry-After.
+// In each process, at most Options.MaxPerHost deliveries to one host are
+// in flight, and a per-host circuit breaker stops deliveries to a host
+// that failed Options.BreakerThreshold times in a row until a probe after
+// Options.BreakerCooldown succeeds; waiting for either uses no attempt.
+// Deliveries about one object (its Create, Update, Delete) reach one inbox
+// in the order they were posted.
+//
+// DeliveryStatus and Deliveries report where each delivery stands
+// (pending, sent, retrying with its next attempt and last error, failed,
+// dead), Hosts the counters and breaker of each host, and
+// Options.OnPermanentFailure is called for each delivery given up.
 package outbox

@@ -11,6 +11,7 @@ import (
 	"github.com/slothpub/slothpub/deref"
 	"github.com/slothpub/slothpub/outbox"
 	"github.com/slothpub/slothpub/store/memstore"
+	"github.com/slothpub/slothpub/store/worker"
 )
 
 func ExampleOutbox_Post() {
@@ -23,23 +24,28 @@ func ExampleOutbox_Post() {
 	}
 	instance, _ := actors.Instance(ctx)
 	tr := ap.NewHTTPTransport(nil)
-	out := outbox.New(st, actors, tr, deref.New(st, tr, instance.Signer(), nil), nil)
+	jobs := worker.New(st, nil) // runs fan-outs and deliveries: go jobs.Run(ctx)
+	out, err := outbox.New(st, actors, tr, deref.New(st, tr, instance.Signer(), nil), &outbox.Options{Worker: jobs})
+	if err != nil {
+		panic(err)
+	}
 
-	// A public note; with no followers yet there is nobody to deliver to.
+	// A public note, posted as a bare object: the outbox wraps it in a
+	// Create. When Post returns, it is stored and its fan-out is queued.
 	note := ap.NewNote(nil, alice.IRI(), "<p>Hello, fediverse!</p>", time.Now())
-	create := ap.NewCreate(nil, alice.IRI(), note)
-	ap.SetTo(create, ap.PublicURL())
-	ap.SetCc(create, alice.Followers())
-	id, err := out.Post(ctx, alice, create)
+	ap.SetTo(note, ap.PublicURL())
+	ap.SetCc(note, alice.Followers())
+	id, err := out.Post(ctx, alice, note)
 	if err != nil {
 		panic(err)
 	}
 	inOutbox, _ := st.HasItem(ctx, alice.Outbox().String(), id.String())
+	pending, _ := out.Pending(ctx)
 	fmt.Println(strings.HasPrefix(id.String(), "https://social.example/users/alice/activities/"))
 	fmt.Println("in alice's outbox:", inOutbox)
-	fmt.Println("deliveries pending:", out.Pending())
+	fmt.Println("jobs pending:", pending)
 	// Output:
 	// true
 	// in alice's outbox: true
-	// deliveries pending: 0
+	// jobs pending: 1
 }

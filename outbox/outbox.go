@@ -3,6 +3,7 @@ package outbox
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"code.superseriousbusiness.org/activity/streams"
 	"code.superseriousbusiness.org/activity/streams/vocab"
 	"github.com/google/uuid"
 
@@ -18,11 +20,15 @@ import (
 	"github.com/slothpub/slothpub/ap"
 	"github.com/slothpub/slothpub/deref"
 	"github.com/slothpub/slothpub/store"
+	"github.com/slothpub/slothpub/store/worker"
 )
 
-// ErrQueueFull is returned by Post when the delivery queue cannot take the
-// activity's deliveries. The activity itself has been stored.
-var ErrQueueFull = errors.New("outbox: delivery queue full")
+// Job kinds of the outbox: the fan-out of one activity to its audience,
+// and one delivery of one activity to one inbox.
+const (
+	FanoutKind  = "outbox.fanout"
+	DeliverKind = "outbox.deliver"
+)
 
 // ActorResolver finds a remote actor's inboxes. *deref.Resolver
 // implements it.
@@ -32,70 +38,127 @@ type ActorResolver interface {
 
 // Options configure an Outbox. A nil *Options means all defaults.
 type Options struct {
-	// Workers is the number of concurrent deliveries; default 4.
-	Workers int
-	// QueueSize bounds the deliveries waiting in memory; default 10000.
-	QueueSize int
-	// MaxAttempts is how often a delivery is tried before it is given up;
-	// default 5.
+	// Worker runs the fan-out and delivery jobs (required): the Outbox
+	// registers FanoutKind and DeliverKind with it. Its Concurrency bounds
+	// the deliveries in flight in this process.
+	Worker *worker.Worker
+	// MaxPerHost bounds the deliveries in flight to one host in this
+	// process; default 8. A delivery beyond it waits (snoozed, its attempt
+	// not counted).
+	MaxPerHost int
+	// MaxAttempts is how often a delivery is tried before it is given up
+	// (dead); default DefaultMaxAttempts, which with DefaultBackoff
+	// retries for about two days, as Mastodon does. Retries are also
+	// bounded by the Worker's MaxAttempts.
 	MaxAttempts int
-	// Backoff is the wait before retry number attempt (1-based); default:
-	// 30s·4^(attempt-1) with ±25% jitter, capped at 6h.
+	// Backoff is the wait before the attempt after failed attempt n
+	// (1-based); default DefaultBackoff. A 429 or 503 with Retry-After
+	// waits what the peer asked instead.
 	Backoff func(attempt int) time.Duration
-	// OnPermanentFailure is called when a delivery is given up, with the
-	// last error. It must not block.
+	// OnPermanentFailure is called when a delivery is given up: refused
+	// for good by the peer (a 4xx other than 408 and 429), or out of
+	// attempts. It must not block.
 	OnPermanentFailure func(d Delivery, err error)
+	// BreakerThreshold is how many deliveries to one host must fail in a
+	// row (timeouts, refused connections, 5xx) before its circuit breaker
+	// opens: deliveries to it then wait, without using attempts, until a
+	// single probe after BreakerCooldown succeeds. Default 10.
+	BreakerThreshold int
+	// BreakerCooldown is how long an open breaker waits before its first
+	// probe; each failed probe doubles it, up to an hour. Default one
+	// minute.
+	BreakerCooldown time.Duration
+	// FanoutPage is how many followers one fan-out step reads, resolves
+	// and enqueues deliveries for; default 500.
+	FanoutPage int
+	// MaxQueued pauses fan-outs while this many deliveries are waiting,
+	// so that a huge audience is enqueued at the pace it is delivered;
+	// default 100000.
+	MaxQueued int
+	// ResolveTimeout bounds the resolution of the actors of one fan-out
+	// step to their inboxes; default 30s.
+	ResolveTimeout time.Duration
 	// LocalInbox, when set, receives deliveries to this server's own
 	// inboxes in process (signed like any other, so they pass the same
 	// verification) instead of over the network, where the private-address
 	// guard or a NAT without hairpinning could stop them. Pass the
 	// http.Handler the inbox is mounted on (the instance's ServeMux).
 	LocalInbox http.Handler
-	// Clock returns the current time; nil means time.Now.
+	// Clock returns the current time; nil means time.Now. It must agree
+	// with the store's.
 	Clock func() time.Time
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 }
+
+// DefaultMaxAttempts is the default of Options.MaxAttempts.
+const DefaultMaxAttempts = 16
 
 // Delivery is one activity on its way to one inbox.
 type Delivery struct {
 	Activity string   // activity IRI
 	Inbox    *url.URL // target inbox
 	From     string   // username of the sending local actor
-	Body     []byte   // the activity as sent (bto/bcc removed)
 	Attempts int      // attempts made so far
 }
 
 // Outbox publishes and delivers the activities of local actors. Create one
-// with New, start its workers with Run; Post may be called before Run.
+// with New; its jobs run on Options.Worker.
 type Outbox struct {
-	st       store.Store
+	db       *store.DB
 	actors   *actor.Directory
 	tr       ap.Transport
 	resolver ActorResolver
 	opts     Options
 	log      *slog.Logger
-	q        *queue
+	hosts    *hostTable
 }
 
-// New returns an Outbox storing in st, publishing for the local actors in
-// actors, resolving remote recipients with resolver and sending with tr.
-func New(st store.Store, actors *actor.Directory, tr ap.Transport, resolver ActorResolver, opts *Options) *Outbox {
-	o := &Outbox{st: st, actors: actors, tr: tr, resolver: resolver}
+// New returns an Outbox storing in db, publishing for the local actors in
+// actors (a Directory over the same db), resolving remote recipients with
+// resolver and sending with tr. It registers its jobs with opts.Worker,
+// which is required.
+func New(db *store.DB, actors *actor.Directory, tr ap.Transport, resolver ActorResolver, opts *Options) (*Outbox, error) {
+	o := &Outbox{db: db, actors: actors, tr: tr, resolver: resolver}
 	if opts != nil {
 		o.opts = *opts
 	}
-	if o.opts.Workers <= 0 {
-		o.opts.Workers = 4
+	switch {
+	case db == nil:
+		return nil, errors.New("outbox: New without a store")
+	case actors == nil:
+		return nil, errors.New("outbox: New without an actor directory")
+	case tr == nil:
+		return nil, errors.New("outbox: New without a transport")
+	case resolver == nil:
+		return nil, errors.New("outbox: New without an actor resolver")
+	case o.opts.Worker == nil:
+		return nil, errors.New("outbox: New without Options.Worker: nothing would be delivered")
 	}
-	if o.opts.QueueSize <= 0 {
-		o.opts.QueueSize = 10000
+	if o.opts.MaxPerHost <= 0 {
+		o.opts.MaxPerHost = 8
 	}
 	if o.opts.MaxAttempts <= 0 {
-		o.opts.MaxAttempts = 5
+		o.opts.MaxAttempts = DefaultMaxAttempts
 	}
 	if o.opts.Backoff == nil {
 		o.opts.Backoff = DefaultBackoff
+	}
+	if o.opts.BreakerThreshold <= 0 {
+		o.opts.BreakerThreshold = 10
+	}
+	if o.opts.BreakerCooldown <= 0 {
+		o.opts.BreakerCooldown = time.Minute
+	}
+	if o.opts.FanoutPage <= 0 {
+		o.opts.FanoutPage = 500
+	}
+	o.opts.FanoutPage = min(o.opts.FanoutPage, store.MaxPageLimit)
+	if o.opts.MaxQueued <= 0 {
+		o.opts.MaxQueued = 100000
+	}
+	if o.opts.ResolveTimeout <= 0 {
+		o.opts.ResolveTimeout = 30 * time.Second
 	}
 	if o.opts.Clock == nil {
 		o.opts.Clock = time.Now
@@ -104,25 +167,61 @@ func New(st store.Store, actors *actor.Directory, tr ap.Transport, resolver Acto
 	if o.log == nil {
 		o.log = slog.Default()
 	}
-	o.q = newQueue(o.opts.QueueSize, o.opts.Clock)
-	return o
+	o.hosts = newHostTable(o.opts.MaxPerHost, o.opts.BreakerThreshold, o.opts.BreakerCooldown)
+	o.opts.Worker.Handle(FanoutKind, o.fanoutJob)
+	o.opts.Worker.Handle(DeliverKind, o.deliverJob)
+	return o, nil
 }
 
-// Post publishes activity as from: it assigns ids where missing (the
-// activity's, and that of the object a Create carries), sets the actor,
-// stores both, appends the activity to from's outbox when it is a public or
-// unlisted post or boost (a Create or an Announce addressed to Public in
-// "to" or "cc") and queues its deliveries. It returns the activity's id.
+// Post publishes activity as from in a unit of work of its own (see
+// PostTx) and wakes the worker. When it returns nil the activity is
+// stored and its delivery is durable: it happens even if the process
+// stops right after.
+func (o *Outbox) Post(ctx context.Context, from *actor.Actor, activity vocab.Type) (*url.URL, error) {
+	var id *url.URL
+	err := o.db.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		id, err = o.PostTx(store.WithTx(ctx, tx), tx, from, activity)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	o.opts.Worker.Notify()
+	return id, nil
+}
+
+// PostTx publishes activity as from inside the unit tx: it assigns ids
+// where missing (the activity's, and that of the object a Create
+// carries), sets the actor, and in tx stores both, appends the activity
+// to from's outbox when it is a public or unlisted post or boost (a
+// Create or an Announce addressed to Public in "to" or "cc"), and enqueues
+// one fan-out job, which works out the audience and enqueues the
+// deliveries. It returns the activity's id. A bare object (a Note, say) is
+// wrapped in a Create carrying its addressing, as the client-to-server
+// rules say. What is stored and sent has bto and bcc removed; they are
+// kept, with the other recipients, in the fan-out job only.
 //
-// Post runs the sender-side effects of the core activities: a Create stores
+// Call the Worker's Notify after tx commits, for the fan-out to start at
+// once; Post does. activity is changed in place (ids, actor, bto/bcc).
+//
+// PostTx runs the sender-side effects of the core activities: a Create stores
 // its object, a Delete of a local object leaves a Tombstone, a Like is added
 // to from's liked collection, a Follow is recorded as pending until it is
-// answered (store.PendingFollowKey), an Undo(Follow) removes the
+// answered (store.PendingFollowKey), a Block adds its object to from's
+// blocked collection (store.BlocksCollection), an Undo(Follow) removes the
 // followee from from's following collection and forgets the pending Follow,
-// and an Undo(Announce), like the Delete of a post, takes the boost or the
-// post's Create out of from's outbox.
-func (o *Outbox) Post(ctx context.Context, from *actor.Actor, activity vocab.Type) (*url.URL, error) {
+// an Undo(Block) takes the actor out of the blocked collection, and an
+// Undo(Announce), like the Delete of a post, takes the boost or the post's
+// Create out of from's outbox.
+func (o *Outbox) PostTx(ctx context.Context, tx *store.Tx, from *actor.Actor, activity vocab.Type) (*url.URL, error) {
 	now := o.opts.Clock().UTC()
+	if activity == nil {
+		return nil, ap.Errorf(http.StatusBadRequest, "nothing to post", nil)
+	}
+	if !isActivity(activity) {
+		activity = ap.NewCreate(nil, from.IRI(), activity)
+	}
 	if acts := ap.Actors(activity); len(acts) == 0 {
 		ap.SetActor(activity, from.IRI())
 	} else if len(acts) != 1 || acts[0].String() != from.IRI().String() {
@@ -136,42 +235,45 @@ func (o *Outbox) Post(ctx context.Context, from *actor.Actor, activity vocab.Typ
 	if !o.actors.IsLocal(id) {
 		return nil, ap.Errorf(http.StatusBadRequest, "activity id must be local", nil)
 	}
-	if err := o.senderEffects(ctx, from, activity, now); err != nil {
+	if err := o.prepareCreate(from, activity, now); err != nil {
 		return nil, err
 	}
-	stored, err := ap.Serialize(activity)
+	recipients, err := o.recipients(ctx, tx, activity)
 	if err != nil {
-		return nil, fmt.Errorf("outbox: serialise: %w", err)
-	}
-	rec := &store.Object{IRI: id.String(), Type: activity.GetTypeName(), Actor: from.IRI().String(), Local: true, Data: stored}
-	if err := o.st.CreateObject(ctx, rec); err != nil {
-		return nil, fmt.Errorf("outbox: store activity: %w", err)
-	}
-	if listedInOutbox(activity) {
-		if err := o.st.AddItem(ctx, from.Outbox().String(), id.String()); err != nil && !errors.Is(err, store.ErrExists) {
-			return nil, fmt.Errorf("outbox: outbox collection: %w", err)
-		}
-	}
-	inboxes, err := o.inboxes(ctx, from, activity)
-	if err != nil {
-		return nil, err
-	}
-	if inboxes, err = o.trackReach(ctx, activity, inboxes); err != nil {
 		return nil, err
 	}
 	ap.StripBlind(activity)
+	if err := o.senderEffects(ctx, tx, from, activity, now); err != nil {
+		return nil, err
+	}
 	body, err := ap.Serialize(activity)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: serialise: %w", err)
 	}
-	ds := make([]*Delivery, 0, len(inboxes))
-	for _, in := range inboxes {
-		ds = append(ds, &Delivery{Activity: id.String(), Inbox: in, From: from.Username, Body: body})
+	rec := &store.Object{IRI: id.String(), Type: activity.GetTypeName(), Actor: from.IRI().String(), Local: true, Data: body}
+	if err := tx.CreateObject(ctx, rec); err != nil {
+		return nil, fmt.Errorf("outbox: store activity: %w", err)
 	}
-	if !o.q.push(ds...) {
-		return id, ErrQueueFull
+	if listedInOutbox(activity) {
+		if err := tx.AddItem(ctx, from.Outbox().String(), id.String()); err != nil && !errors.Is(err, store.ErrExists) {
+			return nil, fmt.Errorf("outbox: outbox collection: %w", err)
+		}
+	}
+	payload, err := json.Marshal(newFanout(o, from, activity, recipients))
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := tx.Enqueue(ctx, FanoutKind, payload, &store.EnqueueOptions{UniqueKey: "fanout:" + id.String()}); err != nil {
+		return nil, fmt.Errorf("outbox: enqueue fan-out: %w", err)
 	}
 	return id, nil
+}
+
+// isActivity reports whether v is an activity rather than an object to
+// wrap in a Create. A Question is an activity in the vocabulary, but it is
+// posted as a poll, an object.
+func isActivity(v vocab.Type) bool {
+	return streams.IsOrExtendsActivityStreamsActivity(v) && v.GetTypeName() != "Question"
 }
 
 // listedInOutbox reports whether activity belongs in the outbox collection
@@ -249,42 +351,62 @@ func (o *Outbox) newIRI(from *actor.Actor, kind string) *url.URL {
 	return &u
 }
 
-// senderEffects gives a Create's object its id and stores it, and keeps
-// from's collections in step with what it does.
-func (o *Outbox) senderEffects(ctx context.Context, from *actor.Actor, activity vocab.Type, now time.Time) error {
+// prepareCreate gives the objects a Create carries their id, author,
+// published time and the Create's addressing.
+func (o *Outbox) prepareCreate(from *actor.Actor, activity vocab.Type, now time.Time) error {
+	if activity.GetTypeName() != "Create" {
+		return nil
+	}
+	for _, obj := range ap.EmbeddedObjects(activity) {
+		oid := ap.ID(obj)
+		if oid == nil {
+			oid = o.newIRI(from, "statuses")
+			ap.SetID(obj, oid)
+		}
+		if !o.actors.IsLocal(oid) {
+			return ap.Errorf(http.StatusBadRequest, "created object id must be local", nil)
+		}
+		if len(ap.AttributedTo(obj)) == 0 {
+			ap.SetAttributedTo(obj, from.IRI())
+		}
+		ap.SetPublishedIfMissing(obj, now)
+		ap.CopyAddressing(activity, obj)
+	}
+	return nil
+}
+
+func iriString(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	return u.String()
+}
+
+// senderEffects stores the objects a Create carries, and keeps from's
+// collections in step with what the activity does, in tx.
+func (o *Outbox) senderEffects(ctx context.Context, tx *store.Tx, from *actor.Actor, activity vocab.Type, now time.Time) error {
 	objs := ap.EmbeddedObjects(activity)
 	iris := ap.Objects(activity)
 	switch activity.GetTypeName() {
 	case "Create":
 		for _, obj := range objs {
-			oid := ap.ID(obj)
-			if oid == nil {
-				oid = o.newIRI(from, "statuses")
-				ap.SetID(obj, oid)
-			}
-			if !o.actors.IsLocal(oid) {
-				return ap.Errorf(http.StatusBadRequest, "created object id must be local", nil)
-			}
-			if len(ap.AttributedTo(obj)) == 0 {
-				ap.SetAttributedTo(obj, from.IRI())
-			}
-			ap.SetPublishedIfMissing(obj, now)
-			ap.CopyAddressing(activity, obj)
 			data, err := ap.Serialize(obj)
 			if err != nil {
 				return fmt.Errorf("outbox: serialise object: %w", err)
 			}
-			rec := &store.Object{IRI: oid.String(), Type: obj.GetTypeName(), Actor: from.IRI().String(), Local: true, Data: data}
-			if err := o.st.CreateObject(ctx, rec); err != nil {
+			oid := ap.ID(obj)
+			rec := &store.Object{IRI: oid.String(), Type: obj.GetTypeName(), Actor: from.IRI().String(), Local: true,
+				InReplyTo: iriString(ap.InReplyTo(obj)), Data: data}
+			if err := tx.CreateObject(ctx, rec); err != nil {
 				return fmt.Errorf("outbox: store object: %w", err)
 			}
-			if err := o.st.PutValue(ctx, createdByKey(oid.String()), []byte(ap.ID(activity).String()), time.Time{}); err != nil {
+			if err := tx.PutValue(ctx, createdByKey(oid.String()), []byte(ap.ID(activity).String()), time.Time{}); err != nil {
 				return fmt.Errorf("outbox: record the object's Create: %w", err)
 			}
 		}
 	case "Delete":
 		for _, iri := range iris {
-			obj, err := o.st.GetObject(ctx, iri.String())
+			obj, err := tx.GetObject(ctx, iri.String())
 			if errors.Is(err, store.ErrNotFound) {
 				continue
 			} else if err != nil {
@@ -297,13 +419,13 @@ func (o *Outbox) senderEffects(ctx context.Context, from *actor.Actor, activity 
 			if err != nil {
 				return err
 			}
-			if err := o.st.PutObject(ctx, &store.Object{IRI: obj.IRI, Type: "Tombstone", Actor: obj.Actor, Local: true, Data: data}); err != nil {
+			if err := tx.PutObject(ctx, &store.Object{IRI: obj.IRI, Type: "Tombstone", Actor: obj.Actor, Local: true, Data: data}); err != nil {
 				return err
 			}
 			// The Create embeds what was deleted: it leaves the outbox.
-			create, err := o.st.GetValue(ctx, createdByKey(obj.IRI))
+			create, err := tx.GetValue(ctx, createdByKey(obj.IRI))
 			if err == nil {
-				err = o.st.RemoveItem(ctx, from.Outbox().String(), string(create))
+				err = tx.RemoveItem(ctx, from.Outbox().String(), string(create))
 			}
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
@@ -314,19 +436,25 @@ func (o *Outbox) senderEffects(ctx context.Context, from *actor.Actor, activity 
 		// Accept or Reject of a Follow recorded here changes anything.
 		id := ap.ID(activity)
 		for _, target := range iris {
-			if err := o.st.PutValue(ctx, store.PendingFollowKey(from.IRI().String(), target.String()), []byte(id.String()), time.Time{}); err != nil {
+			if err := tx.PutValue(ctx, store.PendingFollowKey(from.IRI().String(), target.String()), []byte(id.String()), time.Time{}); err != nil {
 				return fmt.Errorf("outbox: record follow: %w", err)
+			}
+		}
+	case "Block":
+		for _, iri := range iris {
+			if err := tx.AddItem(ctx, store.BlocksCollection(from.IRI().String()), iri.String()); err != nil && !errors.Is(err, store.ErrExists) {
+				return err
 			}
 		}
 	case "Like":
 		for _, iri := range iris {
-			if err := o.st.AddItem(ctx, from.Liked().String(), iri.String()); err != nil && !errors.Is(err, store.ErrExists) {
+			if err := tx.AddItem(ctx, from.Liked().String(), iri.String()); err != nil && !errors.Is(err, store.ErrExists) {
 				return err
 			}
 		}
 	case "Undo":
 		for _, iri := range iris {
-			undone, err := o.st.GetObject(ctx, iri.String())
+			undone, err := tx.GetObject(ctx, iri.String())
 			if errors.Is(err, store.ErrNotFound) {
 				continue
 			} else if err != nil {
@@ -336,7 +464,7 @@ func (o *Outbox) senderEffects(ctx context.Context, from *actor.Actor, activity 
 				return ap.Errorf(http.StatusForbidden, "an actor can only undo its own activities", nil)
 			}
 			if undone.Type == "Announce" {
-				if err := o.st.RemoveItem(ctx, from.Outbox().String(), undone.IRI); err != nil && !errors.Is(err, store.ErrNotFound) {
+				if err := tx.RemoveItem(ctx, from.Outbox().String(), undone.IRI); err != nil && !errors.Is(err, store.ErrNotFound) {
 					return err
 				}
 				continue
@@ -351,17 +479,19 @@ func (o *Outbox) senderEffects(ctx context.Context, from *actor.Actor, activity 
 				coll = from.Following().String()
 			case "Like":
 				coll = from.Liked().String()
+			case "Block":
+				coll = store.BlocksCollection(from.IRI().String())
 			default:
 				continue
 			}
 			for _, target := range ap.Objects(v) {
-				if err := o.st.RemoveItem(ctx, coll, target.String()); err != nil && !errors.Is(err, store.ErrNotFound) {
+				if err := tx.RemoveItem(ctx, coll, target.String()); err != nil && !errors.Is(err, store.ErrNotFound) {
 					return err
 				}
 				if undone.Type != "Follow" {
 					continue
 				}
-				if err := o.st.DeleteValue(ctx, store.PendingFollowKey(from.IRI().String(), target.String())); err != nil && !errors.Is(err, store.ErrNotFound) {
+				if err := tx.DeleteValue(ctx, store.PendingFollowKey(from.IRI().String(), target.String())); err != nil && !errors.Is(err, store.ErrNotFound) {
 					return err
 				}
 			}
@@ -370,54 +500,22 @@ func (o *Outbox) senderEffects(ctx context.Context, from *actor.Actor, activity 
 	return nil
 }
 
-// inboxes works out where activity goes: its recipients, with from's
-// followers expanded and each actor resolved to its shared inbox when it has
-// one, else its own inbox; duplicates merged, local actors included,
-// Public and collections we cannot expand skipped.
-func (o *Outbox) inboxes(ctx context.Context, from *actor.Actor, activity vocab.Type) ([]*url.URL, error) {
-	seenActor := map[string]bool{from.IRI().String(): true}
-	var actors []*url.URL
-	add := func(u *url.URL) {
-		if !seenActor[u.String()] {
-			seenActor[u.String()] = true
-			actors = append(actors, u)
-		}
-	}
-	followers := from.Followers().String()
-	recipients := ap.Recipients(activity)
-	implicit, err := o.implicitRecipients(ctx, activity, 0)
+// recipients returns everyone activity is for, as IRIs: its to, cc, bto,
+// bcc and audience (the sender's followers collection and Public among
+// them, for the fan-out to expand or skip), and whoever must receive it
+// whatever its addressing says (implicitRecipients). Read in tx, before
+// bto and bcc are removed.
+func (o *Outbox) recipients(ctx context.Context, tx *store.Tx, activity vocab.Type) ([]string, error) {
+	implicit, err := o.implicitRecipients(ctx, tx, activity, 0)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range append(recipients, implicit...) {
-		switch {
-		case ap.IsPublic(r.String()):
-		case r.String() == followers:
-			if err := store.EachItem(ctx, o.st, followers, func(it string) error {
-				if u, err := url.Parse(it); err == nil {
-					add(u)
-				}
-				return nil
-			}); err != nil {
-				return nil, err
-			}
-		default:
-			add(r)
-		}
-	}
-	seenInbox := map[string]bool{}
-	var out []*url.URL
-	for _, a := range actors {
-		in, err := o.inboxOf(ctx, a)
-		if err != nil {
-			// A recipient we cannot resolve (gone, a collection, offline)
-			// does not stop delivery to the others.
-			o.log.Warn("outbox: skipping recipient", "recipient", a.String(), "err", err)
-			continue
-		}
-		if !seenInbox[in.String()] {
-			seenInbox[in.String()] = true
-			out = append(out, in)
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range append(ap.Recipients(activity), implicit...) {
+		if k := r.String(); !seen[k] {
+			seen[k] = true
+			out = append(out, k)
 		}
 	}
 	return out, nil
@@ -427,7 +525,7 @@ func (o *Outbox) inboxes(ctx context.Context, from *actor.Actor, activity vocab.
 // addressing says, as Mastodon does: the followee of a Follow or Block, the
 // follower whose Follow is answered, the author of a liked or boosted object,
 // and whoever the undone activity went to.
-func (o *Outbox) implicitRecipients(ctx context.Context, activity vocab.Type, depth int) ([]*url.URL, error) {
+func (o *Outbox) implicitRecipients(ctx context.Context, tx store.Store, activity vocab.Type, depth int) ([]*url.URL, error) {
 	if depth > 1 {
 		return nil, nil
 	}
@@ -439,13 +537,13 @@ func (o *Outbox) implicitRecipients(ctx context.Context, activity vocab.Type, de
 		for _, obj := range ap.EmbeddedObjects(activity) {
 			out = append(out, ap.Actors(obj)...)
 		}
-		owners, err := o.owners(ctx, ap.Objects(activity))
+		owners, err := o.owners(ctx, tx, ap.Objects(activity))
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, owners...)
 	case "Like", "Announce", "Dislike", "EmojiReact":
-		owners, err := o.owners(ctx, ap.Objects(activity))
+		owners, err := o.owners(ctx, tx, ap.Objects(activity))
 		if err != nil {
 			return nil, err
 		}
@@ -453,7 +551,7 @@ func (o *Outbox) implicitRecipients(ctx context.Context, activity vocab.Type, de
 	case "Undo":
 		undone := ap.EmbeddedObjects(activity)
 		for _, iri := range ap.Objects(activity) {
-			if stored, err := o.st.GetObject(ctx, iri.String()); err == nil && stored.Local {
+			if stored, err := tx.GetObject(ctx, iri.String()); err == nil && stored.Local {
 				v, err := ap.Parse(ctx, stored.Data)
 				if err != nil {
 					return nil, err
@@ -465,7 +563,7 @@ func (o *Outbox) implicitRecipients(ctx context.Context, activity vocab.Type, de
 		}
 		for _, u := range undone {
 			out = append(out, ap.Recipients(u)...)
-			more, err := o.implicitRecipients(ctx, u, depth+1)
+			more, err := o.implicitRecipients(ctx, tx, u, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -477,10 +575,10 @@ func (o *Outbox) implicitRecipients(ctx context.Context, activity vocab.Type, de
 
 // owners returns the owners (stored actor or author) of the objects we
 // know; objects we have never seen are skipped.
-func (o *Outbox) owners(ctx context.Context, objects []*url.URL) ([]*url.URL, error) {
+func (o *Outbox) owners(ctx context.Context, tx store.Store, objects []*url.URL) ([]*url.URL, error) {
 	var out []*url.URL
 	for _, iri := range objects {
-		stored, err := o.st.GetObject(ctx, iri.String())
+		stored, err := tx.GetObject(ctx, iri.String())
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		} else if err != nil {
@@ -496,67 +594,3 @@ func (o *Outbox) owners(ctx context.Context, objects []*url.URL) ([]*url.URL, er
 // createdByKey names the store value that holds the IRI of the Create of a
 // local object, so that its Delete takes that Create out of the outbox.
 func createdByKey(object string) string { return "slothpub:created-by:" + object }
-
-// reachKey names the internal collection of inboxes a local object was
-// delivered to, so that its Delete or Update reaches them all even after
-// followers have left. It is never served.
-func reachKey(object string) string { return "slothpub:reach:" + object }
-
-// trackReach records where a Create's objects go, and adds to a Delete or
-// Update of a local object every inbox its Create went to.
-func (o *Outbox) trackReach(ctx context.Context, activity vocab.Type, inboxes []*url.URL) ([]*url.URL, error) {
-	seen := map[string]bool{}
-	for _, in := range inboxes {
-		seen[in.String()] = true
-	}
-	for _, obj := range ap.Objects(activity) {
-		if !o.actors.IsLocal(obj) {
-			continue
-		}
-		switch activity.GetTypeName() {
-		case "Create":
-			for _, in := range inboxes {
-				if err := o.st.AddItem(ctx, reachKey(obj.String()), in.String()); err != nil && !errors.Is(err, store.ErrExists) {
-					return nil, err
-				}
-			}
-		case "Delete", "Update":
-			if err := store.EachItem(ctx, o.st, reachKey(obj.String()), func(it string) error {
-				if u, err := url.Parse(it); err == nil && !seen[it] {
-					seen[it] = true
-					inboxes = append(inboxes, u)
-				}
-				return nil
-			}); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return inboxes, nil
-}
-
-func (o *Outbox) inboxOf(ctx context.Context, a *url.URL) (*url.URL, error) {
-	if o.actors.IsLocal(a) {
-		la, err := o.actors.ByIRI(ctx, a.String())
-		if err != nil {
-			return nil, err
-		}
-		return la.Inbox(), nil
-	}
-	ra, err := o.resolver.Actor(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	in := ra.SharedInbox
-	if in == "" {
-		in = ra.Inbox
-	}
-	if in == "" {
-		return nil, errors.New("actor has no inbox")
-	}
-	u, err := url.Parse(in)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("actor inbox %q is not an http(s) URL", in)
-	}
-	return u, nil
-}

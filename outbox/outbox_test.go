@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/slothpub/slothpub/outbox"
 	"github.com/slothpub/slothpub/store"
 	"github.com/slothpub/slothpub/store/memstore"
+	"github.com/slothpub/slothpub/store/worker"
 )
 
 // resolver serves remote actors from a map.
@@ -77,10 +79,14 @@ func (t *transport) count(inbox string) int {
 }
 
 type fixture struct {
-	st     store.Store
+	st     *store.DB
+	actors *actor.Directory
+	res    resolver
 	alice  *actor.Actor
 	tr     *transport
+	w      *worker.Worker
 	ob     *outbox.Outbox
+	opts   outbox.Options
 	failed chan outbox.Delivery
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -101,30 +107,48 @@ func setup(t *testing.T, opts *outbox.Options) *fixture {
 	for _, f := range []string{"https://one.example/users/a", "https://one.example/users/b", "https://two.example/u/c"} {
 		require.NoError(t, st.AddItem(ctx, alice.Followers().String(), f))
 	}
-	f := &fixture{st: st, alice: alice, tr: newTransport(), failed: make(chan outbox.Delivery, 16), done: make(chan struct{})}
-	o := outbox.Options{Backoff: func(int) time.Duration { return time.Millisecond }}
+	f := &fixture{st: st, actors: actors, res: res, alice: alice, tr: newTransport(), failed: make(chan outbox.Delivery, 16)}
+	f.opts = outbox.Options{Backoff: func(int) time.Duration { return time.Millisecond }}
 	if opts != nil {
-		o = *opts
+		f.opts = *opts
 	}
-	o.OnPermanentFailure = func(d outbox.Delivery, _ error) { f.failed <- d }
-	f.ob = outbox.New(st, actors, f.tr, res, &o)
+	f.opts.OnPermanentFailure = func(d outbox.Delivery, _ error) { f.failed <- d }
+	f.restart(t)
 	return f
+}
+
+// restart gives the fixture a new worker and outbox over the same store,
+// as a restarted process has.
+func (f *fixture) restart(t *testing.T) {
+	f.w = worker.New(f.st, &worker.Options{PollInterval: 5 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	o := f.opts
+	o.Worker = f.w
+	ob, err := outbox.New(f.st, f.actors, f.tr, f.res, &o)
+	require.NoError(t, err)
+	f.ob = ob
 }
 
 func (f *fixture) run(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	f.cancel = cancel
+	done := make(chan struct{})
+	f.done = done
+	w := f.w
 	go func() {
-		defer close(f.done)
-		_ = f.ob.Run(ctx)
+		defer close(done)
+		_ = w.Run(ctx)
 	}()
-	t.Cleanup(func() { cancel(); <-f.done })
+	t.Cleanup(func() { cancel(); <-done })
 }
 
+// wait waits until the outbox has nothing left to do.
 func (f *fixture) wait(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	require.NoError(t, f.ob.Wait(ctx))
+	t.Helper()
+	require.Eventually(t, func() bool {
+		n, err := f.ob.Pending(context.Background())
+		require.NoError(t, err)
+		return n == 0
+	}, 5*time.Second, time.Millisecond)
 }
 
 func iri(s string) *url.URL { u, _ := url.Parse(s); return u }
@@ -220,18 +244,30 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 	assert.Equal(t, 3, (<-f.failed).Attempts)
 }
 
-func TestQueueIsBounded(t *testing.T) {
-	f := setup(t, &outbox.Options{QueueSize: 2})
-	// Not running, so deliveries stay queued: the followers have two inboxes (one shared), which fit.
-	_, err := f.ob.Post(context.Background(), f.alice, createNote([]*url.URL{f.alice.Followers()}, nil, nil))
+// Post returns once the activity and its fan-out are committed: nothing
+// runs yet, and a new process over the same store delivers it.
+func TestPostIsDurableBeforeAnyWorkerRuns(t *testing.T) {
+	f := setup(t, nil)
+	id, err := f.ob.Post(context.Background(), f.alice, createNote([]*url.URL{f.alice.Followers()}, nil, nil))
 	require.NoError(t, err)
-	assert.Equal(t, 2, f.ob.Pending())
-	_, err = f.ob.Post(context.Background(), f.alice, createNote([]*url.URL{f.alice.Followers()}, nil, nil))
-	assert.ErrorIs(t, err, outbox.ErrQueueFull)
-	// Queued work is delivered once workers run.
+	n, err := f.ob.Pending(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "one fan-out job")
+	assert.Zero(t, f.tr.count("https://one.example/inbox"))
+
+	f.restart(t)
 	f.run(t)
 	f.wait(t)
 	assert.Equal(t, 1, f.tr.count("https://one.example/inbox"))
+	assert.Equal(t, 1, f.tr.count("https://two.example/u/c/inbox"))
+	page, next, err := f.ob.Deliveries(context.Background(), id.String(), "", 10)
+	require.NoError(t, err)
+	assert.Empty(t, next)
+	require.Len(t, page, 2)
+	for _, s := range page {
+		assert.Equal(t, outbox.DeliverySent, s.State, s.Inbox)
+		assert.Equal(t, 1, s.Attempts)
+	}
 }
 
 func TestPostRefusesForeignActor(t *testing.T) {
@@ -243,16 +279,32 @@ func TestPostRefusesForeignActor(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, ap.StatusOf(err))
 }
 
-func TestRunStopsAndKeepsUndelivered(t *testing.T) {
+// A delivery waiting for its retry when the worker stops stays queued,
+// with its next attempt and last error queryable.
+func TestShutdownKeepsUndelivered(t *testing.T) {
 	f := setup(t, &outbox.Options{Backoff: func(int) time.Duration { return time.Hour }})
 	f.tr.answers["https://two.example/u/c/inbox"] = []int{503}
 	f.run(t)
-	_, err := f.ob.Post(context.Background(), f.alice, createNote([]*url.URL{iri("https://two.example/u/c")}, nil, nil))
+	id, err := f.ob.Post(context.Background(), f.alice, createNote([]*url.URL{iri("https://two.example/u/c")}, nil, nil))
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return f.tr.count("https://two.example/u/c/inbox") == 1 }, 5*time.Second, time.Millisecond)
-	f.cancel()
+	require.Eventually(t, func() bool {
+		s, err := f.ob.DeliveryStatus(context.Background(), id.String(), "https://two.example/u/c/inbox")
+		return err == nil && s.State == outbox.DeliveryRetrying
+	}, 5*time.Second, time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, f.w.Shutdown(ctx))
 	<-f.done
-	assert.Equal(t, 1, f.ob.Pending(), "the retry stays queued")
+	assert.Equal(t, 1, f.tr.count("https://two.example/u/c/inbox"))
+	n, err := f.ob.Pending(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "the retry stays queued")
+	s, err := f.ob.DeliveryStatus(context.Background(), id.String(), "https://two.example/u/c/inbox")
+	require.NoError(t, err)
+	assert.Equal(t, outbox.DeliveryRetrying, s.State)
+	assert.Equal(t, 1, s.Attempts)
+	assert.Contains(t, s.LastError, "503")
+	assert.WithinDuration(t, time.Now().Add(time.Hour), s.NextAttempt, time.Minute)
 }
 
 // With LocalInbox set, deliveries to this server's own inboxes are served
@@ -277,17 +329,17 @@ func TestLocalInboxDelivery(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	})
 	tr := newTransport()
-	ob := outbox.New(st, actors, tr, resolver{}, &outbox.Options{LocalInbox: local})
+	w := worker.New(st, &worker.Options{PollInterval: 5 * time.Millisecond})
+	ob, err := outbox.New(st, actors, tr, resolver{}, &outbox.Options{Worker: w, LocalInbox: local})
+	require.NoError(t, err)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { defer close(done); _ = ob.Run(runCtx) }()
+	go func() { defer close(done); _ = w.Run(runCtx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
 	_, err = ob.Post(ctx, alice, createNote([]*url.URL{alice.Followers()}, nil, nil))
 	require.NoError(t, err)
-	waitCtx, cancelWait := context.WithTimeout(ctx, 5*time.Second)
-	defer cancelWait()
-	require.NoError(t, ob.Wait(waitCtx))
+	require.Eventually(t, func() bool { n, err := ob.Pending(ctx); return err == nil && n == 0 }, 5*time.Second, time.Millisecond)
 	require.Len(t, got, 1)
 	assert.Equal(t, "/users/bob/inbox", got[0].URL.Path)
 	assert.Equal(t, "local.example", got[0].Host)

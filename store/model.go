@@ -83,3 +83,17 @@ func InboxProgressKey(id string) string { return "slothpub:inbox-progress:" + id
 // delivered to (its reach), so an Update or Delete of it goes to the same
 // servers.
 func ReachCollection(object string) string { return "slothpub:reach:" + object }
+
+// BlocksCollection names the internal collection of the actors the local
+// actor local blocks: nothing of local's is delivered to them.
+func BlocksCollection(local string) string { return "slothpub:blocks:" + local }
+
+// DomainBlocksCollection names the internal collection of host names the
+// server blocks (lower case, with a port if not the default one): nothing
+// is delivered to them.
+const DomainBlocksCollection = "slothpub:domain-blocks"
+
+// DeliveriesCollection names the internal collection of the inboxes a
+// local activity was queued for, in the order their deliveries were
+// enqueued: the index of its delivery status.
+func DeliveriesCollection(activity string) string { return "slothpub:deliveries:" + activity }

@@ -26,6 +26,7 @@ import (
 	"github.com/slothpub/slothpub/outbox"
 	"github.com/slothpub/slothpub/store"
 	"github.com/slothpub/slothpub/store/memstore"
+	"github.com/slothpub/slothpub/store/worker"
 )
 
 // Options configure a Network. A nil *Options means all defaults.
@@ -44,8 +45,15 @@ type Options struct {
 	// SettleTimeout bounds Settle; default 10s.
 	SettleTimeout time.Duration
 	// Store returns the store of the instance at host; nil means a new
-	// memstore for each. A test can wrap the store to watch what is written.
-	Store func(host string) store.Store
+	// memstore for each. A test can open it over a wrapping driver to
+	// watch what is written.
+	Store func(host string) *store.DB
+	// Worker tunes each instance's job worker; nil means a worker that
+	// polls every 10ms and retries after 10ms, for quick tests.
+	Worker *worker.Options
+	// Outbox tunes each instance's outbox (Worker, LocalInbox and Logger
+	// are set by the network); nil means retries after 10ms.
+	Outbox *outbox.Options
 }
 
 // Network is a set of in-process instances that federate with each other.
@@ -120,7 +128,8 @@ func NewNetwork(t testing.TB, opts *Options) *Network {
 // Instance is one complete server in a Network.
 type Instance struct {
 	Host     string
-	Store    store.Store
+	Store    *store.DB
+	Worker   *worker.Worker
 	Actors   *actor.Directory
 	Verifier *httpsig.Verifier
 	Resolver *deref.Resolver
@@ -151,7 +160,7 @@ func (n *Network) Instance(host string) *Instance {
 
 func (n *Network) newInstance(host string) (*Instance, error) {
 	ctx := n.ctx
-	var st store.Store = memstore.New()
+	st := memstore.New()
 	if n.opts.Store != nil {
 		st = n.opts.Store(host)
 	}
@@ -161,18 +170,31 @@ func (n *Network) newInstance(host string) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	wopts := worker.Options{PollInterval: 10 * time.Millisecond, Backoff: func(int) time.Duration { return 10 * time.Millisecond }}
+	if n.opts.Worker != nil {
+		wopts = *n.opts.Worker
+	}
+	wopts.Logger = log
+	w := worker.New(st, &wopts)
 	// The instance's store remembers which signature scheme each peer
 	// accepts, as a real server's would.
 	tr := ap.NewHTTPTransport(&ap.HTTPTransportOptions{RoundTripper: n.roundTripper(), Logger: log, Values: st, FirstScheme: n.opts.FirstScheme})
 	res := deref.New(st, tr, inst.Signer(), &deref.Options{Logger: log, LocalHost: host})
 	ver := httpsig.NewVerifier(res, &httpsig.VerifierOptions{Logger: log, TargetScheme: "https"})
 	mux := http.NewServeMux()
-	ob := outbox.New(st, actors, tr, res, &outbox.Options{
-		LocalInbox: mux,
-		Logger:     log,
-		Backoff:    func(int) time.Duration { return 10 * time.Millisecond },
-	})
-	ib := inbox.New(st, actors, ver, &inbox.Options{Sender: ob, Fetcher: res, ManualApproval: n.opts.ManualApproval, Logger: log})
+	oopts := outbox.Options{Backoff: func(int) time.Duration { return 10 * time.Millisecond }}
+	if n.opts.Outbox != nil {
+		oopts = *n.opts.Outbox
+	}
+	oopts.Worker, oopts.LocalInbox, oopts.Logger = w, mux, log
+	ob, err := outbox.New(st, actors, tr, res, &oopts)
+	if err != nil {
+		return nil, err
+	}
+	ib, err := inbox.New(st, actors, ver, &inbox.Options{Worker: w, Sender: ob, Fetcher: res, ManualApproval: n.opts.ManualApproval, Logger: log})
+	if err != nil {
+		return nil, err
+	}
 	actors.Register(mux)
 	mux.Handle("POST /users/{name}/inbox", ib)
 	mux.Handle("POST /inbox", ib)
@@ -180,11 +202,11 @@ func (n *Network) newInstance(host string) (*Instance, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = ob.Run(ctx)
+		_ = w.Run(ctx)
 	}()
 	n.t.Cleanup(func() { n.cancel(); <-done }) // cleanups run last-in first-out
 
-	return &Instance{Host: host, Store: st, Actors: actors, Verifier: ver, Resolver: res, Inbox: ib,
+	return &Instance{Host: host, Store: st, Worker: w, Actors: actors, Verifier: ver, Resolver: res, Inbox: ib,
 		Outbox: ob, Handler: mux, Transport: tr, n: n}, nil
 }
 
@@ -280,12 +302,18 @@ func (n *Network) socketTransport() http.RoundTripper {
 	return tr
 }
 
-// Settle waits until no instance has deliveries pending, failing the test
-// after Options.SettleTimeout.
+// unfinished are the job states of work still to do.
+var unfinished = []store.JobState{store.JobAvailable, store.JobRunning, store.JobRetryable}
+
+// Settle waits until no instance has work left (inbox processing,
+// fan-outs, deliveries: any job not completed or discarded), failing the
+// test after Options.SettleTimeout.
 func (n *Network) Settle() {
 	n.t.Helper()
 	ctx, cancel := context.WithTimeout(n.ctx, n.opts.SettleTimeout)
 	defer cancel()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		n.mu.Lock()
 		ins := make([]*Instance, 0, len(n.instances))
@@ -295,15 +323,19 @@ func (n *Network) Settle() {
 		n.mu.Unlock()
 		busy := false
 		for _, in := range ins {
-			if in.Outbox.Pending() > 0 {
-				busy = true
-				if err := in.Outbox.Wait(ctx); err != nil {
-					n.t.Fatalf("aptest: network did not settle: %v", err)
-				}
+			c, err := in.Store.CountJobs(ctx, store.JobQuery{States: unfinished})
+			if err != nil {
+				n.t.Fatalf("aptest: network did not settle: %v", err)
 			}
+			busy = busy || c > 0
 		}
 		if !busy {
 			return
+		}
+		select {
+		case <-ctx.Done():
+			n.t.Fatalf("aptest: network did not settle within %v", n.opts.SettleTimeout)
+		case <-tick.C:
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,13 +19,15 @@ func TestFlagsFromEnvironmentAndCommandLine(t *testing.T) {
 		"SLOTHPUB_DATA":          "/tmp/x",
 		"SLOTHPUB_USER":          "bob",
 		"SLOTHPUB_ALLOW_PRIVATE": "true",
+		"SLOTHPUB_DB":            "postgres://u:p@127.0.0.1/db",
 	}
 	getenv := func(k string) string { return env[k] }
 	var out bytes.Buffer
 
 	c, err := parseFlags([]string{"serve"}, getenv, &out)
 	require.NoError(t, err)
-	assert.Equal(t, config{addr: "127.0.0.1:9999", host: "social.example", protocol: "http", data: "/tmp/x", user: "bob", allowPrivate: true, logLevel: "info"}, *c)
+	assert.Equal(t, config{addr: "127.0.0.1:9999", host: "social.example", protocol: "http", data: "/tmp/x",
+		db: "postgres://u:p@127.0.0.1/db", drain: 20 * time.Second, workers: 16, user: "bob", allowPrivate: true, logLevel: "info"}, *c)
 
 	c, err = parseFlags([]string{"serve", "--host", "other.example", "--protocol", "https", "--allow-private=false"}, getenv, &out)
 	require.NoError(t, err)

@@ -4,8 +4,17 @@
 //	instance serve --addr :8080 --host social.example --data ./data --user alice
 //
 // Every flag has an environment variable (SLOTHPUB_ADDR, SLOTHPUB_HOST,
-// SLOTHPUB_PROTOCOL, SLOTHPUB_DATA, SLOTHPUB_USER, SLOTHPUB_ALLOW_PRIVATE,
-// SLOTHPUB_LOG_LEVEL); a flag given on the command line wins.
+// SLOTHPUB_PROTOCOL, SLOTHPUB_DATA, SLOTHPUB_DB, SLOTHPUB_USER,
+// SLOTHPUB_ALLOW_PRIVATE, SLOTHPUB_LOG_LEVEL); a flag given on the command
+// line wins.
+//
+// The state lives in SQLite, in --data, unless --db names a PostgreSQL
+// database (postgres://user:password@host/dbname): then several server
+// processes may share it, each taking part of the work.
+//
+// On SIGTERM or SIGINT the server stops taking requests, lets the jobs in
+// flight finish (or, after --drain, puts them back for the next start or
+// another process) and exits: nothing accepted is lost.
 package main
 
 import (
@@ -34,7 +43,9 @@ import (
 	"github.com/slothpub/slothpub/inbox"
 	"github.com/slothpub/slothpub/outbox"
 	"github.com/slothpub/slothpub/store"
+	"github.com/slothpub/slothpub/store/pgstore"
 	"github.com/slothpub/slothpub/store/sqlitestore"
+	"github.com/slothpub/slothpub/store/worker"
 )
 
 func main() {
@@ -62,6 +73,9 @@ type config struct {
 	host         string
 	protocol     string
 	data         string
+	db           string
+	drain        time.Duration
+	workers      int
 	user         string
 	allowPrivate bool
 	logLevel     string
@@ -86,6 +100,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (*conf
 	fs.StringVar(&c.host, "host", env("SLOTHPUB_HOST", ""), "public `host` name of the instance, with a port if not the default one, e.g. social.example or 127.0.0.1:8080; it is part of every actor's id and cannot change later (default: the --addr) [SLOTHPUB_HOST]")
 	fs.StringVar(&c.protocol, "protocol", env("SLOTHPUB_PROTOCOL", "https"), "public `scheme`: https, or http for local testing only [SLOTHPUB_PROTOCOL]")
 	fs.StringVar(&c.data, "data", env("SLOTHPUB_DATA", "data"), "data `directory`; the SQLite database is slothpub.db inside it [SLOTHPUB_DATA]")
+	fs.StringVar(&c.db, "db", env("SLOTHPUB_DB", ""), "PostgreSQL database `URL` (postgres://...) to keep the state in instead of SQLite in --data; several processes may share it [SLOTHPUB_DB]")
+	fs.DurationVar(&c.drain, "drain", 20*time.Second, "how long a shutdown waits for jobs in flight before it puts them back")
+	fs.IntVar(&c.workers, "workers", 16, "jobs (inbox processing, fan-outs, deliveries) run at once")
 	fs.StringVar(&c.user, "user", env("SLOTHPUB_USER", ""), "create this local `user` if absent [SLOTHPUB_USER]")
 	fs.BoolVar(&c.allowPrivate, "allow-private", allowDefault, "allow fetching and delivering to loopback and private addresses; for local testing only [SLOTHPUB_ALLOW_PRIVATE]")
 	fs.StringVar(&c.logLevel, "log-level", env("SLOTHPUB_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error [SLOTHPUB_LOG_LEVEL]")
@@ -122,22 +139,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	dbPath := filepath.Join(c.data, "slothpub.db")
-	if err := secureData(c.data, dbPath); err != nil {
-		return err
-	}
-	// The SQLite driver group-commits concurrent units of work (one fsync
-	// for many); store.DB is the portable store over it.
-	drv, err := sqlitestore.OpenDriver(ctx, dbPath, &sqlitestore.Options{Logger: log})
+	st, err := openStore(ctx, c, log)
 	if err != nil {
 		return err
 	}
-	st := store.Open(drv, &store.Options{Logger: log})
 	defer st.Close()
-	// Opening the store creates the WAL's side files; check them too.
-	if err := secureData(c.data, dbPath); err != nil {
-		return err
-	}
 
 	srv, err := newServer(ctx, st, c, log)
 	if err != nil {
@@ -156,39 +162,85 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.outbox.Run(workers)
-	}()
+	// The worker runs until Shutdown, not until ctx (the signal) ends:
+	// it drains after the listener has stopped taking requests.
+	done := make(chan error, 1)
+	go func() { done <- srv.worker.Run(context.WithoutCancel(ctx)) }()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
-	log.Info("serving", "addr", ln.Addr().String(), "host", c.host, "protocol", c.protocol, "data", c.data)
+	log.Info("serving", "addr", ln.Addr().String(), "host", c.host, "protocol", c.protocol, "store", storeName(c))
 
 	select {
 	case err = <-serveErr:
 	case <-ctx.Done():
-		log.Info("shutting down")
+		log.Info("shutting down: no more requests, draining jobs", "drain", c.drain)
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		err = hs.Shutdown(shutdownCtx)
 		cancel()
 	}
-	stopWorkers()
-	<-done
+	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.drain)
+	if derr := srv.worker.Shutdown(drainCtx); derr != nil {
+		log.Warn("jobs still running at the end of the drain were put back", "err", derr)
+	}
+	cancel()
+	if werr := <-done; werr != nil && err == nil {
+		err = werr
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
+	log.Info("stopped")
 	return err
+}
+
+func storeName(c *config) string {
+	if c.db != "" {
+		return "postgresql"
+	}
+	return filepath.Join(c.data, "slothpub.db")
+}
+
+// openStore opens PostgreSQL when --db is given, else the SQLite file in
+// --data, whose directory and files it keeps readable by the owner only.
+func openStore(ctx context.Context, c *config, log *slog.Logger) (*store.DB, error) {
+	if c.db != "" {
+		if !strings.HasPrefix(c.db, "postgres://") && !strings.HasPrefix(c.db, "postgresql://") {
+			return nil, errors.New("--db must be a postgres:// or postgresql:// URL")
+		}
+		drv, err := pgstore.Open(ctx, c.db, &pgstore.Options{Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		return store.Open(drv, &store.Options{Logger: log}), nil
+	}
+	dbPath := filepath.Join(c.data, "slothpub.db")
+	if err := secureData(c.data, dbPath); err != nil {
+		return nil, err
+	}
+	// The SQLite driver group-commits concurrent units of work (one fsync
+	// for many); store.DB is the portable store over it.
+	drv, err := sqlitestore.OpenDriver(ctx, dbPath, &sqlitestore.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	st := store.Open(drv, &store.Options{Logger: log})
+	// Opening the store creates the WAL's side files; check them too.
+	if err := secureData(c.data, dbPath); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // server is the composed instance.
 type server struct {
 	handler http.Handler
+	worker  *worker.Worker
 	outbox  *outbox.Outbox
+	inbox   *inbox.Handler
 }
 
-func newServer(ctx context.Context, st store.Store, c *config, log *slog.Logger) (*server, error) {
+func newServer(ctx context.Context, st *store.DB, c *config, log *slog.Logger) (*server, error) {
 	if err := checkOrigin(ctx, st, c, log); err != nil {
 		return nil, err
 	}
@@ -207,17 +259,24 @@ func newServer(ctx context.Context, st store.Store, c *config, log *slog.Logger)
 			return nil, err
 		}
 	}
+	w := worker.New(st, &worker.Options{Concurrency: c.workers, Logger: log})
 	tr := ap.NewHTTPTransport(&ap.HTTPTransportOptions{AllowPrivate: c.allowPrivate, Logger: log})
 	res := deref.New(st, tr, instanceActor.Signer(), &deref.Options{Logger: log, LocalHost: c.host, WebFingerScheme: c.protocol})
 	ver := httpsig.NewVerifier(res, &httpsig.VerifierOptions{Logger: log, TargetScheme: c.protocol})
 	mux := http.NewServeMux()
-	ob := outbox.New(st, actors, tr, res, &outbox.Options{Logger: log, LocalInbox: mux})
-	ib := inbox.New(st, actors, ver, &inbox.Options{Sender: ob, Fetcher: res, Logger: log})
+	ob, err := outbox.New(st, actors, tr, res, &outbox.Options{Worker: w, Logger: log, LocalInbox: mux})
+	if err != nil {
+		return nil, err
+	}
+	ib, err := inbox.New(st, actors, ver, &inbox.Options{Worker: w, Sender: ob, Fetcher: res, Logger: log})
+	if err != nil {
+		return nil, err
+	}
 
 	actors.Register(mux)
 	mux.Handle("POST /users/{name}/inbox", ib)
 	mux.Handle("POST /inbox", ib)
-	return &server{handler: mux, outbox: ob}, nil
+	return &server{handler: mux, worker: w, outbox: ob, inbox: ib}, nil
 }
 
 // originKey is the store.Values key under which the server records the

@@ -87,7 +87,7 @@ func TestOutboxCountsWhatItServes(t *testing.T) {
 	t.Cleanup(hs.Close)
 	workers, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.outbox.Run(workers) }()
+	go func() { defer close(done); _ = srv.worker.Run(workers) }()
 	t.Cleanup(func() { stop(); <-done })
 
 	d := actor.NewDirectory(st, host, &actor.Options{Scheme: "http"})

@@ -24,6 +24,7 @@ import (
 	"github.com/slothpub/slothpub/inbox"
 	"github.com/slothpub/slothpub/outbox"
 	"github.com/slothpub/slothpub/store/memstore"
+	"github.com/slothpub/slothpub/store/worker"
 )
 
 func main() {
@@ -57,8 +58,15 @@ func run(ctx context.Context, addr, host, scheme, name string, allowPrivate bool
 	tr := ap.NewHTTPTransport(&ap.HTTPTransportOptions{AllowPrivate: allowPrivate})
 	resolver := deref.New(st, tr, instance.Signer(), &deref.Options{LocalHost: host})
 	mux := http.NewServeMux()
-	out := outbox.New(st, actors, tr, resolver, &outbox.Options{LocalInbox: mux}) // local followers in process
-	in := inbox.New(st, actors, httpsig.NewVerifier(resolver, nil), &inbox.Options{Sender: out, Fetcher: resolver})
+	jobs := worker.New(st, nil)                                                                      // runs inbox processing, fan-outs and deliveries
+	out, err := outbox.New(st, actors, tr, resolver, &outbox.Options{Worker: jobs, LocalInbox: mux}) // local followers in process
+	if err != nil {
+		return err
+	}
+	in, err := inbox.New(st, actors, httpsig.NewVerifier(resolver, nil), &inbox.Options{Worker: jobs, Sender: out, Fetcher: resolver})
+	if err != nil {
+		return err
+	}
 
 	// After the default side effects (the follower is recorded and an
 	// Accept is on its way), greet the new follower.
@@ -77,7 +85,7 @@ func run(ctx context.Context, addr, host, scheme, name string, allowPrivate bool
 	mux.Handle("POST /users/{name}/inbox", in)
 	mux.Handle("POST /inbox", in)
 
-	go out.Run(ctx) // delivery workers; they stop with ctx
+	go jobs.Run(ctx) // job workers; they stop with ctx
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

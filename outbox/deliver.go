@@ -1,0 +1,420 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slothpub/slothpub/ap"
+	"github.com/slothpub/slothpub/store"
+	"github.com/slothpub/slothpub/store/worker"
+)
+
+// DefaultBackoff is Mastodon's retry schedule (Sidekiq's): after failed
+// attempt n it waits n⁴ + 15 + rand(10)·(n+1) seconds, so that the 16
+// attempts of DefaultMaxAttempts span about two days: a server down for
+// an upgrade gets the activity when it is back, and a dead one is not
+// hammered.
+func DefaultBackoff(attempt int) time.Duration {
+	n := int64(max(attempt, 1))
+	s := n*n*n*n + 15 + rand.Int64N(10)*(n+1)
+	return time.Duration(s) * time.Second
+}
+
+// Prefixes of the reason a discarded delivery keeps, which DeliveryStatus
+// reads back.
+const (
+	reasonFailed = "failed: " // refused for good by the peer
+	reasonDead   = "dead: "   // out of attempts
+	reasonGone   = "gone: "   // the inbox answered 410
+)
+
+// deliverJob makes one delivery: it waits for the delivery before it in
+// its inbox's order, for the host's breaker and for a slot among the
+// host's deliveries in flight (each without using an attempt), then POSTs
+// the stored activity, signed by its sender, and classifies the outcome.
+func (o *Outbox) deliverJob(ctx context.Context, j *store.Job) error {
+	var d delivery
+	if err := json.Unmarshal(j.Payload, &d); err != nil || d.Activity == "" {
+		return worker.Discard(fmt.Errorf("outbox: unreadable delivery payload: %v", err))
+	}
+	inbox, err := url.Parse(d.Inbox)
+	if err != nil || inbox.Host == "" {
+		return worker.Discard(fmt.Errorf("outbox: bad inbox %q", d.Inbox))
+	}
+	if wait, err := o.waitForPrevious(ctx, d); err != nil || wait != nil {
+		if err != nil {
+			return err
+		}
+		return wait
+	}
+	host := strings.ToLower(inbox.Host)
+	now := o.opts.Clock()
+	if until, ok := o.hosts.admit(host, now); !ok {
+		return worker.SnoozeUntil(until)
+	}
+	defer o.hosts.release(host)
+	from, err := o.actors.Get(ctx, d.From)
+	if errors.Is(err, store.ErrNotFound) {
+		return worker.Discard(err)
+	} else if err != nil {
+		return err
+	}
+	act, err := o.db.GetObject(ctx, d.Activity)
+	if errors.Is(err, store.ErrNotFound) {
+		return worker.Discard(err)
+	} else if err != nil {
+		return err
+	}
+	err = o.post(ctx, inbox, act.Data, from.Signer())
+	if ctx.Err() != nil {
+		o.hosts.abandon(host)
+		return ctx.Err() // shutting down or lease lost: the job is released
+	}
+	now = o.opts.Clock()
+	if err == nil {
+		o.hosts.succeeded(host)
+		o.log.DebugContext(ctx, "outbox: delivered", "activity", d.Activity, "inbox", d.Inbox, "attempt", j.Attempt)
+		return nil
+	}
+	dl := Delivery{Activity: d.Activity, Inbox: inbox, From: d.From, Attempts: j.Attempt}
+	var re *ap.RemoteError
+	if errors.As(err, &re) && re.Permanent() {
+		o.hosts.refused(host)
+		o.log.WarnContext(ctx, "outbox: delivery refused", "activity", d.Activity, "inbox", d.Inbox, "status", re.StatusCode)
+		reason := reasonFailed
+		if re.StatusCode == http.StatusGone {
+			reason = reasonGone
+			if perr := o.db.PutValue(ctx, goneKey(d.Inbox), []byte(now.UTC().Format(time.RFC3339)), time.Time{}); perr != nil {
+				return perr
+			}
+		}
+		o.permanentFailure(dl, err)
+		return worker.Discard(errors.New(reason + err.Error()))
+	}
+	o.hosts.failed(host, now)
+	if j.Attempt >= o.opts.MaxAttempts {
+		o.log.WarnContext(ctx, "outbox: delivery given up", "activity", d.Activity, "inbox", d.Inbox, "attempts", j.Attempt, "err", err)
+		o.permanentFailure(dl, err)
+		return worker.Discard(errors.New(reasonDead + err.Error()))
+	}
+	at := now.Add(o.opts.Backoff(j.Attempt))
+	if re != nil && (re.StatusCode == http.StatusTooManyRequests || re.StatusCode == http.StatusServiceUnavailable) {
+		if ra, ok := retryAfter(re.Header.Get("Retry-After"), now); ok {
+			at = ra
+		}
+	}
+	o.log.InfoContext(ctx, "outbox: delivery will be retried", "activity", d.Activity, "inbox", d.Inbox, "attempt", j.Attempt, "at", at, "err", err)
+	return worker.RetryAt(at, err)
+}
+
+// maxRetryAfter caps what a peer's Retry-After may ask for.
+const maxRetryAfter = 24 * time.Hour
+
+// retryAfter parses a Retry-After value, in seconds or an HTTP date, as
+// a time from now, capped at maxRetryAfter.
+func retryAfter(v string, now time.Time) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return time.Time{}, false
+	}
+	var at time.Time
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s < 0 {
+			return time.Time{}, false
+		}
+		at = now.Add(time.Duration(min(s, int64(maxRetryAfter/time.Second))) * time.Second)
+	} else if t, err := http.ParseTime(v); err == nil {
+		at = t
+	} else {
+		return time.Time{}, false
+	}
+	if at.Before(now) {
+		at = now
+	}
+	if at.After(now.Add(maxRetryAfter)) {
+		at = now.Add(maxRetryAfter)
+	}
+	return at, true
+}
+
+func (o *Outbox) permanentFailure(d Delivery, err error) {
+	if o.opts.OnPermanentFailure != nil {
+		o.opts.OnPermanentFailure(d, err)
+	}
+}
+
+// orderWait is how long a delivery waits before it looks again at the
+// delivery it must follow, while that one is pending or in flight.
+const orderWait = 500 * time.Millisecond
+
+// waitForPrevious returns a snooze outcome while the delivery enqueued
+// before d to the same inbox with the same order key is not done: d then
+// waits for it (until its next attempt when it is waiting for a retry),
+// without using an attempt.
+func (o *Outbox) waitForPrevious(ctx context.Context, d delivery) (error, error) {
+	if d.After == 0 {
+		return nil, nil
+	}
+	prev, err := o.db.GetJob(ctx, d.After)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil // pruned: long done
+	} else if err != nil {
+		return nil, err
+	}
+	switch prev.State {
+	case store.JobCompleted, store.JobDiscarded:
+		return nil, nil
+	case store.JobRetryable, store.JobAvailable:
+		if now := o.opts.Clock(); prev.RunAt.After(now.Add(orderWait)) {
+			return worker.SnoozeUntil(prev.RunAt.Add(orderWait)), nil
+		}
+	}
+	return worker.Snooze(orderWait), nil
+}
+
+// hostTable is the per-host state of this process's deliveries: how many
+// are in flight (bounded by MaxPerHost), the circuit breaker, and
+// counters. It is a cache of the process, not shared state: each process
+// of a cluster keeps its own.
+type hostTable struct {
+	limit     int
+	threshold int
+	cooldown  time.Duration
+
+	mu    sync.Mutex
+	hosts map[string]*hostState
+}
+
+type hostState struct {
+	inFlight int
+	fails    int       // consecutive failures
+	openTill time.Time // breaker open until then
+	cooldown time.Duration
+	probing  bool // half open: one probe in flight
+	stats    HostStats
+}
+
+// HostStats counts one host's deliveries in this process.
+type HostStats struct {
+	Sent     int64 // 2xx answers
+	Failed   int64 // attempts that failed and will be retried
+	Refused  int64 // attempts refused for good (4xx other than 408, 429)
+	InFlight int
+	// BreakerOpen reports whether deliveries to the host wait for its
+	// breaker, and until when.
+	BreakerOpen  bool
+	BreakerUntil time.Time
+}
+
+func newHostTable(limit, threshold int, cooldown time.Duration) *hostTable {
+	return &hostTable{limit: limit, threshold: threshold, cooldown: cooldown, hosts: map[string]*hostState{}}
+}
+
+func (t *hostTable) get(host string) *hostState {
+	h := t.hosts[host]
+	if h == nil {
+		h = &hostState{cooldown: t.cooldown}
+		t.hosts[host] = h
+	}
+	return h
+}
+
+// hostWait is how long a delivery waits for a slot among its host's
+// deliveries in flight, or for the probe of a half-open breaker.
+const hostWait = 200 * time.Millisecond
+
+// admit takes a slot for a delivery to host, or says until when to wait:
+// while the breaker is open, until it may be probed; while a probe is in
+// flight, or every slot is taken, a moment.
+func (t *hostTable) admit(host string, now time.Time) (time.Time, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h := t.get(host)
+	if h.fails >= t.threshold {
+		switch {
+		case now.Before(h.openTill):
+			return h.openTill, false
+		case h.probing:
+			return now.Add(hostWait), false
+		}
+		h.probing = true // half open: this delivery is the probe
+	} else if h.inFlight >= t.limit {
+		return now.Add(hostWait + rand.N(hostWait)), false
+	}
+	h.inFlight++
+	return time.Time{}, true
+}
+
+func (t *hostTable) release(host string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.get(host).inFlight--
+}
+
+func (t *hostTable) succeeded(host string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h := t.get(host)
+	h.stats.Sent++
+	h.fails, h.probing, h.cooldown = 0, false, t.cooldown
+}
+
+// refused counts a permanent refusal: the host is up, so the breaker
+// closes as on a success.
+func (t *hostTable) refused(host string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h := t.get(host)
+	h.stats.Refused++
+	h.fails, h.probing, h.cooldown = 0, false, t.cooldown
+}
+
+// abandon forgets a probe that did not finish (shutdown).
+func (t *hostTable) abandon(host string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.get(host).probing = false
+}
+
+// failed counts a failure that may pass, opening the breaker at the
+// threshold, and again, for twice as long (up to an hour), when a probe
+// fails.
+func (t *hostTable) failed(host string, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h := t.get(host)
+	h.stats.Failed++
+	h.fails++
+	if h.fails < t.threshold {
+		return
+	}
+	if h.probing {
+		h.cooldown = min(2*h.cooldown, time.Hour)
+	}
+	h.probing = false
+	h.openTill = now.Add(h.cooldown)
+}
+
+// Hosts returns the delivery counters of every host this process has
+// delivered to, and the state of their breakers.
+func (o *Outbox) Hosts() map[string]HostStats {
+	t := o.hosts
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := o.opts.Clock()
+	out := make(map[string]HostStats, len(t.hosts))
+	for host, h := range t.hosts {
+		s := h.stats
+		s.InFlight = h.inFlight
+		if h.fails >= t.threshold {
+			s.BreakerOpen, s.BreakerUntil = true, h.openTill
+			if !now.Before(h.openTill) {
+				s.BreakerUntil = now
+			}
+		}
+		out[host] = s
+	}
+	return out
+}
+
+// DeliveryState is where one delivery stands.
+type DeliveryState string
+
+const (
+	DeliveryPending  DeliveryState = "pending"  // not tried yet (or being tried for the first time)
+	DeliverySent     DeliveryState = "sent"     // the inbox answered 2xx
+	DeliveryRetrying DeliveryState = "retrying" // failed, will be tried again at NextAttempt
+	DeliveryFailed   DeliveryState = "failed"   // refused for good by the peer (4xx other than 408, 429; 410 Gone)
+	DeliveryDead     DeliveryState = "dead"     // out of attempts
+)
+
+// DeliveryStatus is the state of one activity's delivery to one inbox.
+type DeliveryStatus struct {
+	Inbox       string
+	State       DeliveryState
+	Attempts    int
+	NextAttempt time.Time // when retrying (or pending)
+	LastError   string    // of the last failed attempt, or why it failed for good
+	Finished    time.Time // when sent, failed or dead
+}
+
+// DeliveryStatus returns the state of the delivery of activity to inbox,
+// or an error wrapping store.ErrNotFound when none was queued.
+func (o *Outbox) DeliveryStatus(ctx context.Context, activity, inbox string) (DeliveryStatus, error) {
+	jobs, err := o.db.Jobs(ctx, store.JobQuery{Kinds: []string{DeliverKind}, UniqueKey: deliveryKey(activity, inbox), Limit: 1})
+	if err != nil {
+		return DeliveryStatus{}, err
+	}
+	if len(jobs) == 0 {
+		return DeliveryStatus{}, fmt.Errorf("outbox: no delivery of %s to %s: %w", activity, inbox, store.ErrNotFound)
+	}
+	return statusOf(inbox, jobs[0]), nil
+}
+
+func statusOf(inbox string, j *store.Job) DeliveryStatus {
+	s := DeliveryStatus{Inbox: inbox, Attempts: j.Attempt, LastError: j.LastError, Finished: j.Finished}
+	switch j.State {
+	case store.JobCompleted:
+		s.State = DeliverySent
+	case store.JobDiscarded:
+		s.State = DeliveryFailed
+		switch {
+		case strings.HasPrefix(j.LastError, reasonDead):
+			s.State, s.LastError = DeliveryDead, strings.TrimPrefix(j.LastError, reasonDead)
+		case strings.HasPrefix(j.LastError, reasonFailed):
+			s.LastError = strings.TrimPrefix(j.LastError, reasonFailed)
+		case strings.HasPrefix(j.LastError, reasonGone):
+			s.LastError = strings.TrimPrefix(j.LastError, reasonGone)
+		}
+	case store.JobRetryable:
+		s.State, s.NextAttempt = DeliveryRetrying, j.RunAt
+	default: // available, running
+		s.State, s.NextAttempt = DeliveryPending, j.RunAt
+		if j.LastError != "" {
+			s.State = DeliveryRetrying
+		}
+	}
+	return s
+}
+
+// Deliveries returns the status of up to limit deliveries of activity,
+// in the order they were queued, after the cursor ("" for the first page);
+// next is the cursor of the page after, "" on the last one. While the
+// fan-out runs, more may appear.
+func (o *Outbox) Deliveries(ctx context.Context, activity, cursor string, limit int) (page []DeliveryStatus, next string, err error) {
+	limit = min(max(limit, 1), store.MaxPageLimit)
+	items, err := o.db.Page(ctx, store.DeliveriesCollection(activity), store.PageQuery{MinID: cursor, Limit: limit})
+	if err != nil {
+		return nil, "", err
+	}
+	// MinID pages come newest first, like every page: walk them oldest first.
+	for i := len(items.Items) - 1; i >= 0; i-- {
+		it := items.Items[i]
+		s, err := o.DeliveryStatus(ctx, activity, it.Value)
+		if err != nil {
+			return nil, "", err
+		}
+		page = append(page, s)
+		next = store.FormatSeqCursor(it.Seq)
+	}
+	if len(items.Items) < limit {
+		next = ""
+	}
+	return page, next, nil
+}
+
+// Pending returns how many fan-outs and deliveries are not finished:
+// waiting, in flight or waiting for a retry.
+func (o *Outbox) Pending(ctx context.Context) (int, error) {
+	return o.db.CountJobs(ctx, store.JobQuery{Kinds: []string{FanoutKind, DeliverKind},
+		States: []store.JobState{store.JobAvailable, store.JobRunning, store.JobRetryable}})
+}

@@ -1,0 +1,390 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"code.superseriousbusiness.org/activity/streams/vocab"
+
+	"github.com/slothpub/slothpub/actor"
+	"github.com/slothpub/slothpub/ap"
+	"github.com/slothpub/slothpub/store"
+	"github.com/slothpub/slothpub/store/worker"
+)
+
+// fanout is the payload of a fan-out job: everything the audience of one
+// activity is worked out from, taken when it was posted (bto and bcc
+// included, which the stored activity no longer has).
+type fanout struct {
+	Activity   string   `json:"a"`
+	From       string   `json:"from"` // username of the sender
+	Recipients []string `json:"to,omitempty"`
+	// Followers is set when the sender's followers collection is among
+	// the recipients: it is expanded page by page.
+	Followers bool `json:"f,omitempty"`
+	// Record names the local objects whose reach the deliveries extend
+	// (a Create's); Extend the local objects whose reach the activity
+	// also goes to (an Update's or a Delete's).
+	Record []string `json:"rec,omitempty"`
+	Extend []string `json:"ext,omitempty"`
+	// Order is the key that orders deliveries to one inbox: deliveries
+	// with the same key reach an inbox in the order they were posted
+	// (Create, Update, Delete of one note; a Like and its Undo).
+	Order string `json:"ord,omitempty"`
+}
+
+func newFanout(o *Outbox, from *actor.Actor, activity vocab.Type, recipients []string) fanout {
+	f := fanout{Activity: ap.ID(activity).String(), From: from.Username, Order: orderKey(activity)}
+	followers := from.Followers().String()
+	for _, r := range recipients {
+		if r == followers {
+			f.Followers = true
+			continue
+		}
+		if ap.IsPublic(r) || r == from.IRI().String() {
+			continue
+		}
+		f.Recipients = append(f.Recipients, r)
+	}
+	for _, obj := range ap.Objects(activity) {
+		if !o.actors.IsLocal(obj) {
+			continue
+		}
+		switch activity.GetTypeName() {
+		case "Create":
+			f.Record = append(f.Record, obj.String())
+		case "Update", "Delete":
+			f.Extend = append(f.Extend, obj.String())
+		}
+	}
+	return f
+}
+
+// orderKey is what the deliveries of activity are ordered by, per inbox:
+// the object for a Create, Update or Delete, the undone activity for an
+// Undo, else the activity itself (which an Undo of it follows).
+func orderKey(activity vocab.Type) string {
+	switch activity.GetTypeName() {
+	case "Create", "Update", "Delete", "Undo":
+		if objs := ap.Objects(activity); len(objs) > 0 {
+			return objs[0].String()
+		}
+	}
+	return ap.ID(activity).String()
+}
+
+// Fan-out stages, in order.
+const (
+	stageRecipients = iota // the named recipients
+	stageFollowers         // the sender's followers, page by page
+	stageReach             // for Update and Delete: where the object went before
+	stageDone
+)
+
+// fanoutProgress is how far a fan-out got, recorded with the deliveries
+// of each step, so that a fan-out resumes after a crash, a retry or a
+// pause where it stopped.
+type fanoutProgress struct {
+	Stage  int    `json:"s"`
+	Cursor string `json:"c,omitempty"` // page cursor (MaxID) in the stage's collection
+	Extend int    `json:"e,omitempty"` // index in fanout.Extend during stageReach
+}
+
+func fanoutProgressKey(activity string) string { return "slothpub:fanout-progress:" + activity }
+
+// fanoutJob expands the audience of one activity step by step, each step
+// one unit of work that enqueues its deliveries and records the progress.
+func (o *Outbox) fanoutJob(ctx context.Context, j *store.Job) error {
+	var f fanout
+	if err := json.Unmarshal(j.Payload, &f); err != nil || f.Activity == "" {
+		return worker.Discard(fmt.Errorf("outbox: unreadable fan-out payload: %v", err))
+	}
+	from, err := o.actors.Get(ctx, f.From)
+	if errors.Is(err, store.ErrNotFound) {
+		return worker.Discard(err)
+	} else if err != nil {
+		return err
+	}
+	var p fanoutProgress
+	if raw, err := o.db.GetValue(ctx, fanoutProgressKey(f.Activity)); err == nil {
+		if err := json.Unmarshal(raw, &p); err != nil {
+			p = fanoutProgress{} // start over: enqueueing is idempotent
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	for p.Stage < stageDone {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		queued, err := o.db.CountJobs(ctx, store.JobQuery{Kinds: []string{DeliverKind}, States: []store.JobState{store.JobAvailable, store.JobRetryable}})
+		if err != nil {
+			return err
+		}
+		if queued >= o.opts.MaxQueued {
+			return worker.Snooze(time.Second) // back-pressure: resumes from p
+		}
+		if p, err = o.fanoutStep(ctx, from, &f, p); err != nil {
+			return err
+		}
+	}
+	if err := o.db.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteValue(ctx, fanoutProgressKey(f.Activity)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return tx.Complete(ctx, j)
+	}); err != nil {
+		return err
+	}
+	return worker.ErrFinished
+}
+
+// target is one inbox a step delivers to, with the actor it was resolved
+// from ("" for an inbox taken from a reach collection).
+type target struct {
+	inbox string
+	actor string
+}
+
+// fanoutStep runs one step of stage p.Stage: it reads one batch of the
+// audience, resolves it to inboxes, and in one unit enqueues their
+// deliveries and records the next progress, which it returns.
+func (o *Outbox) fanoutStep(ctx context.Context, from *actor.Actor, f *fanout, p fanoutProgress) (fanoutProgress, error) {
+	next := p
+	var actors []string
+	var direct []string // inboxes, already resolved
+	switch p.Stage {
+	case stageRecipients:
+		actors = f.Recipients
+		next = fanoutProgress{Stage: stageFollowers}
+		if !f.Followers {
+			next.Stage = stageReach
+		}
+	case stageFollowers:
+		page, err := o.db.Page(ctx, from.Followers().String(), store.PageQuery{MaxID: p.Cursor, Limit: o.opts.FanoutPage})
+		if err != nil {
+			return p, err
+		}
+		for _, it := range page.Items {
+			actors = append(actors, it.Value)
+		}
+		if len(page.Items) < o.opts.FanoutPage {
+			next = fanoutProgress{Stage: stageReach}
+		} else {
+			next.Cursor = store.FormatSeqCursor(page.Items[len(page.Items)-1].Seq)
+		}
+	case stageReach:
+		if p.Extend >= len(f.Extend) {
+			return fanoutProgress{Stage: stageDone}, nil
+		}
+		page, err := o.db.Page(ctx, store.ReachCollection(f.Extend[p.Extend]), store.PageQuery{MaxID: p.Cursor, Limit: o.opts.FanoutPage})
+		if err != nil {
+			return p, err
+		}
+		for _, it := range page.Items {
+			direct = append(direct, it.Value)
+		}
+		if len(page.Items) < o.opts.FanoutPage {
+			next = fanoutProgress{Stage: stageReach, Extend: p.Extend + 1}
+		} else {
+			next.Cursor = store.FormatSeqCursor(page.Items[len(page.Items)-1].Seq)
+		}
+	}
+	targets, learned, err := o.resolve(ctx, from, actors)
+	if err != nil {
+		return p, err
+	}
+	for _, in := range direct {
+		targets = append(targets, target{inbox: in})
+	}
+	raw, err := json.Marshal(next)
+	if err != nil {
+		return p, err
+	}
+	enqueued := 0
+	err = o.db.Update(ctx, func(tx *store.Tx) error {
+		enqueued = 0
+		for _, l := range learned {
+			if err := tx.PutValue(ctx, inboxCacheKey(l.actor), []byte(l.inbox), o.opts.Clock().Add(inboxCacheTTL)); err != nil {
+				return err
+			}
+		}
+		for _, t := range targets {
+			ok, err := o.enqueueDelivery(ctx, tx, from, f, t)
+			if err != nil {
+				return err
+			}
+			if ok {
+				enqueued++
+			}
+		}
+		return tx.PutValue(ctx, fanoutProgressKey(f.Activity), raw, time.Time{})
+	})
+	if err != nil {
+		return p, err
+	}
+	if enqueued > 0 {
+		o.opts.Worker.Notify()
+	}
+	return next, nil
+}
+
+// delivery is the payload of a delivery job.
+type delivery struct {
+	Activity string `json:"a"`
+	From     string `json:"from"`
+	Inbox    string `json:"in"`
+	// After is the id of the delivery job to the same inbox with the same
+	// order key enqueued before this one: this one waits until it is done.
+	After int64 `json:"after,omitempty"`
+}
+
+// orderHorizon is how long the order chain of deliveries to an inbox is
+// remembered: past it, the delivery before is long done or dead.
+const orderHorizon = 7 * 24 * time.Hour
+
+func orderChainKey(order, inbox string) string {
+	return "slothpub:delivery-order:" + order + " " + inbox
+}
+
+// enqueueDelivery enqueues the delivery of the fan-out's activity to t, in
+// tx, unless it is queued already (the same shared inbox reached through
+// several followers), the inbox is gone, or its host or actor is blocked.
+// It records the delivery for its status, the reach of the activity's
+// objects and the order chain of the inbox. ok reports whether a job was
+// enqueued.
+func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, from *actor.Actor, f *fanout, t target) (ok bool, err error) {
+	u, err := url.Parse(t.inbox)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		o.log.WarnContext(ctx, "outbox: skipping inbox that is not an http(s) URL", "inbox", t.inbox)
+		return false, nil
+	}
+	if blocked, err := tx.HasItem(ctx, store.DomainBlocksCollection, strings.ToLower(u.Host)); err != nil || blocked {
+		return false, err
+	}
+	if _, err := tx.GetValue(ctx, goneKey(t.inbox)); err == nil {
+		return false, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	d := delivery{Activity: f.Activity, From: f.From, Inbox: t.inbox}
+	chain := orderChainKey(f.Order, t.inbox)
+	if prev, err := tx.GetValue(ctx, chain); err == nil {
+		d.After, _ = strconv.ParseInt(string(prev), 10, 64)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	payload, err := json.Marshal(d)
+	if err != nil {
+		return false, err
+	}
+	id, inserted, err := tx.Enqueue(ctx, DeliverKind, payload, &store.EnqueueOptions{UniqueKey: deliveryKey(f.Activity, t.inbox)})
+	if err != nil || !inserted {
+		return false, err
+	}
+	if err := tx.PutValue(ctx, chain, []byte(strconv.FormatInt(id, 10)), o.opts.Clock().Add(orderHorizon)); err != nil {
+		return false, err
+	}
+	if err := ignoreExists(tx.AddItem(ctx, store.DeliveriesCollection(f.Activity), t.inbox)); err != nil {
+		return false, err
+	}
+	for _, obj := range f.Record {
+		if err := ignoreExists(tx.AddItem(ctx, store.ReachCollection(obj), t.inbox)); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+func ignoreExists(err error) error {
+	if errors.Is(err, store.ErrExists) {
+		return nil
+	}
+	return err
+}
+
+func deliveryKey(activity, inbox string) string { return "deliver:" + activity + " " + inbox }
+
+// inboxCacheTTL is how long an actor's resolved inbox is trusted.
+const inboxCacheTTL = 24 * time.Hour
+
+// inboxCacheKey names the value caching where actor receives deliveries:
+// its shared inbox, else its inbox. The fan-out reads it instead of
+// parsing the actor's document again for each activity.
+func inboxCacheKey(actor string) string { return "slothpub:inbox-of:" + actor }
+
+// goneKey names the value marking an inbox that answered 410 Gone: no
+// delivery is enqueued for it any more.
+func goneKey(inbox string) string { return "slothpub:gone-inbox:" + inbox }
+
+// resolve turns actor IRIs into delivery targets: local actors to their
+// inbox, remote ones to their shared inbox, else their inbox, from the
+// inbox cache or, on a miss, through the resolver within ResolveTimeout.
+// The sender and the actors it blocks are left out, and so are those that
+// cannot be resolved (gone, a collection, offline: logged); learned holds
+// the resolutions to cache.
+func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string) (targets, learned []target, err error) {
+	if len(actors) == 0 {
+		return nil, nil, nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, o.opts.ResolveTimeout)
+	defer cancel()
+	rctx = ap.WithFetchDeadline(rctx, time.Now().Add(o.opts.ResolveTimeout))
+	blocks := store.BlocksCollection(from.IRI().String())
+	self := from.IRI().String()
+	for _, a := range actors {
+		if a == self {
+			continue
+		}
+		if blocked, err := o.db.HasItem(ctx, blocks, a); err != nil {
+			return nil, nil, err
+		} else if blocked {
+			continue
+		}
+		u, err := url.Parse(a)
+		if err != nil {
+			continue
+		}
+		if o.actors.IsLocal(u) {
+			la, err := o.actors.ByIRI(ctx, a)
+			if err != nil {
+				o.log.DebugContext(ctx, "outbox: skipping local recipient", "recipient", a, "err", err)
+				continue
+			}
+			targets = append(targets, target{inbox: la.Inbox().String(), actor: a})
+			continue
+		}
+		if in, err := o.db.GetValue(ctx, inboxCacheKey(a)); err == nil {
+			targets = append(targets, target{inbox: string(in), actor: a})
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, nil, err
+		}
+		ra, err := o.resolver.Actor(rctx, u)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			o.log.WarnContext(ctx, "outbox: skipping recipient", "recipient", a, "err", err)
+			continue
+		}
+		in := ra.SharedInbox
+		if in == "" {
+			in = ra.Inbox
+		}
+		if in == "" {
+			o.log.WarnContext(ctx, "outbox: skipping recipient without an inbox", "recipient", a)
+			continue
+		}
+		t := target{inbox: in, actor: a}
+		targets = append(targets, t)
+		learned = append(learned, t)
+	}
+	return targets, learned, nil
+}
