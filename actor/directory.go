@@ -279,21 +279,34 @@ func (d *Directory) create(ctx context.Context, username string, iri *url.URL, i
 		return nil, fmt.Errorf("actor: encode key: %w", err)
 	}
 	now := time.Now().UTC().Truncate(time.Second)
-	acct := &store.Account{Username: username, ActorIRI: iri.String(), PrivateKeyPEM: privPEM, Created: now}
-	if err := d.st.CreateAccount(ctx, acct); err != nil {
-		if errors.Is(err, store.ErrExists) {
-			return nil, fmt.Errorf("actor: username %q is taken: %w", username, err)
-		}
-		return nil, fmt.Errorf("actor: create account %q: %w", username, err)
-	}
 	a, err := d.newActor(username, iri, key, now, instance)
 	if err != nil {
 		return nil, err
 	}
-	if err := d.persist(ctx, a); err != nil {
+	acct := &store.Account{Username: username, ActorIRI: iri.String(), PrivateKeyPEM: privPEM, Created: now}
+	if err := d.unit(ctx, func(ctx context.Context) error {
+		if err := d.st.CreateAccount(ctx, acct); err != nil {
+			if errors.Is(err, store.ErrExists) {
+				return fmt.Errorf("actor: username %q is taken: %w", username, err)
+			}
+			return fmt.Errorf("actor: create account %q: %w", username, err)
+		}
+		return d.persist(ctx, a)
+	}); err != nil {
 		return nil, err
 	}
 	return d.remember(a), nil
+}
+
+// unit runs fn in one unit of work when the Directory's store can run
+// units (a *store.DB), so that an account never exists without its
+// document and key; on any other Store, fn's writes are separate.
+func (d *Directory) unit(ctx context.Context, fn func(ctx context.Context) error) error {
+	db, ok := d.st.(*store.DB)
+	if !ok {
+		return fn(ctx)
+	}
+	return db.Update(ctx, func(tx *store.Tx) error { return fn(store.WithTx(ctx, tx)) })
 }
 
 // persist stores a's document and public key.
