@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"cmp"
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -638,24 +639,42 @@ func (t *tx) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]*store.Job, 
 	if err := t.check(ctx, true); err != nil {
 		return nil, err
 	}
-	var cands []*store.Job
-	for _, kind := range p.Kinds {
+	// The p.Limit first due jobs, by (RunAt, ID), kept in a max-heap of
+	// that size: a claim costs O(n log Limit) over the n active jobs,
+	// not a sort of the whole backlog.
+	older := func(a, b *store.Job) bool {
+		if c := a.RunAt.Compare(b.RunAt); c != 0 {
+			return c < 0
+		}
+		return a.ID < b.ID
+	}
+	top := &jobHeap{before: older}
+	seen := map[int64]bool{} // a kind listed twice
+	for _, kind := range slices.Compact(slices.Sorted(slices.Values(p.Kinds))) {
 		for id := range t.d.active[kind] {
-			if j := t.d.jobs[id]; claimable(j, p.Now) {
-				cands = append(cands, j)
+			j := t.d.jobs[id]
+			if seen[id] || !claimable(j, p.Now) {
+				continue
+			}
+			seen[id] = true
+			if len(top.jobs) < p.Limit {
+				heap.Push(top, j)
+			} else if older(j, top.jobs[0]) {
+				top.jobs[0] = j
+				heap.Fix(top, 0)
 			}
 		}
 	}
+	cands := top.jobs
 	slices.SortFunc(cands, func(a, b *store.Job) int {
-		if c := a.RunAt.Compare(b.RunAt); c != 0 {
-			return c
+		switch {
+		case older(a, b):
+			return -1
+		case older(b, a):
+			return 1
 		}
-		return cmp.Compare(a.ID, b.ID)
+		return 0
 	})
-	cands = slices.CompactFunc(cands, func(a, b *store.Job) bool { return a.ID == b.ID }) // a kind listed twice
-	if len(cands) > p.Limit {
-		cands = cands[:p.Limit]
-	}
 	out := make([]*store.Job, 0, len(cands))
 	for _, j := range cands {
 		c := cloneJob(j)
@@ -807,4 +826,20 @@ func (t *tx) DeleteJobs(ctx context.Context, before time.Time, limit int) (int, 
 		t.setJob(j.ID, nil)
 	}
 	return len(old), nil
+}
+
+// jobHeap is a max-heap of jobs: the root is the one to claim last.
+type jobHeap struct {
+	jobs  []*store.Job
+	before func(a, b *store.Job) bool // a is claimed before b
+}
+
+func (h *jobHeap) Len() int           { return len(h.jobs) }
+func (h *jobHeap) Less(i, k int) bool { return h.before(h.jobs[k], h.jobs[i]) }
+func (h *jobHeap) Swap(i, k int)      { h.jobs[i], h.jobs[k] = h.jobs[k], h.jobs[i] }
+func (h *jobHeap) Push(x any)         { h.jobs = append(h.jobs, x.(*store.Job)) }
+func (h *jobHeap) Pop() any {
+	j := h.jobs[len(h.jobs)-1]
+	h.jobs = h.jobs[:len(h.jobs)-1]
+	return j
 }
