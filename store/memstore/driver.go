@@ -649,14 +649,13 @@ func (t *tx) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]*store.Job, 
 		return a.ID < b.ID
 	}
 	top := &jobHeap{before: older}
-	seen := map[int64]bool{} // a kind listed twice
+	// A job has one kind: listing a kind twice must not claim it twice.
 	for _, kind := range slices.Compact(slices.Sorted(slices.Values(p.Kinds))) {
 		for id := range t.d.active[kind] {
 			j := t.d.jobs[id]
-			if seen[id] || !claimable(j, p.Now) {
+			if !claimable(j, p.Now) {
 				continue
 			}
-			seen[id] = true
 			if len(top.jobs) < p.Limit {
 				heap.Push(top, j)
 			} else if older(j, top.jobs[0]) {
