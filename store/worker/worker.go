@@ -1,0 +1,699 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/slothpub/slothpub/store"
+)
+
+// Handler runs one claimed job. ctx ends when the lease is lost (cause
+// store.ErrLeaseLost), when Shutdown runs out of time (cause ErrShutdown)
+// or when Run's ctx ends; a handler must return soon after.
+//
+// j is the claimed job: running, with Attempt counting this claim and
+// LastError the error of the previous attempt. Its LeaseUntil is the lease
+// of the claim; the worker's renewals do not change j. The handler must
+// not keep j after it returns. Its return value is the outcome: see the
+// package documentation.
+type Handler func(ctx context.Context, j *store.Job) error
+
+// Defaults of Options.
+const (
+	DefaultConcurrency  = 8
+	DefaultLease        = time.Minute
+	DefaultPollInterval = time.Second
+	DefaultMaxAttempts  = 25
+)
+
+// Options configures a Worker. The zero value (and nil) means the
+// defaults.
+type Options struct {
+	// Concurrency is how many jobs run at once, over all kinds. Zero means
+	// DefaultConcurrency.
+	Concurrency int
+	// Lease is the lease of each claim: while it holds, no other worker
+	// gets the job. The worker renews it (store.DB.ExtendLease) every half
+	// lease while the handler runs; when a renewal reports
+	// store.ErrLeaseLost, or the lease ends before a renewal succeeds (the
+	// store is failing), the handler's ctx is cancelled, and after lease
+	// loss its result is dropped. A worker that dies stops renewing, and
+	// its jobs are claimed again once their lease ends. Zero means
+	// DefaultLease.
+	Lease time.Duration
+	// PollInterval is how often an idle worker looks for due jobs, and how
+	// long it waits after the store failed a claim. Notify wakes it at
+	// once, and a job this worker retries or snoozes to a time within the
+	// interval wakes it at that time. Zero means DefaultPollInterval.
+	PollInterval time.Duration
+	// MaxAttempts is the most attempts of a job: after the failure of
+	// attempt MaxAttempts (or later) the job is discarded, with the error
+	// as its reason. Zero means DefaultMaxAttempts.
+	MaxAttempts int
+	// Backoff is the wait before the next attempt after the failure of
+	// attempt n (1-based). Nil means DefaultBackoff.
+	Backoff func(attempt int) time.Duration
+	// Clock returns the current time, for the due times the worker
+	// computes (retries, snoozes, releases). It must agree with the
+	// store's clock (store.Options.Clock). Nil means time.Now.
+	Clock func() time.Time
+	// Logger receives the worker's records: errors of the store and of
+	// handlers (with panics' stacks), retries and discards at warning,
+	// completions at debug. Nil means slog.Default().
+	Logger *slog.Logger
+	// OnDiscard, when set, is called after the worker discarded a job
+	// (dead: the Discard outcome or MaxAttempts reached), with the job as
+	// it is now and the reason recorded. It runs on the job's goroutine and
+	// must not block. Jobs a handler discards itself (ErrFinished) are not
+	// reported.
+	OnDiscard func(j *store.Job, reason string)
+}
+
+// Stats are the counters of a Worker since New.
+type Stats struct {
+	ClaimCalls  int64 // Claim units run
+	ClaimErrors int64 // Claim units the store failed
+	Claimed     int64 // jobs claimed
+	Completed   int64 // jobs the worker completed (the handler returned nil)
+	Finished    int64 // jobs the handler finished itself (ErrFinished)
+	Retried     int64 // failed attempts scheduled again (backoff or RetryAt)
+	Snoozed     int64 // jobs put back without counting the attempt
+	Discarded   int64 // jobs the worker discarded (Discard or MaxAttempts)
+	Panicked    int64 // handler panics (also counted as retried or discarded)
+	Released    int64 // jobs put back unfinished by Shutdown, the attempt not counted
+	// Dropped counts outcomes not recorded: the lease was lost (the job is
+	// another claimer's), Run's ctx ended, or the store failed. Such a job
+	// runs again when its lease ends, unless another claimer has it.
+	Dropped int64
+	Running int64 // handlers running now
+}
+
+type counters struct {
+	claimCalls, claimErrors, claimed, completed, finished, retried,
+	snoozed, discarded, panicked, released, dropped, running atomic.Int64
+}
+
+// Errors of Run.
+var (
+	ErrRunning    = errors.New("worker: Run called while the worker is running")
+	ErrNoHandlers = errors.New("worker: Run without any handler")
+)
+
+// Worker claims jobs of the kinds it has handlers for from a store.DB and
+// runs them, at most Options.Concurrency at once. Several workers, in one
+// process or in several on one database, share the jobs: a lease keeps
+// each job to one of them. The methods of Worker are safe for concurrent
+// use.
+type Worker struct {
+	db          *store.DB
+	concurrency int
+	lease       time.Duration
+	poll        time.Duration
+	maxAttempts int
+	backoff     func(int) time.Duration
+	clock       func() time.Time
+	log         *slog.Logger
+	onDiscard   func(*store.Job, string)
+
+	mu             sync.Mutex
+	handlers       map[string]Handler
+	kinds          []string // sorted keys of handlers, fixed once Run starts
+	started        bool     // Run was called: Handle panics
+	running        bool     // a Run is in progress
+	stopped        bool     // Shutdown was called
+	runDone        chan struct{}
+	cancelHandlers context.CancelCauseFunc // of the Run in progress
+
+	stop     chan struct{} // closed by the first Shutdown
+	hard     atomic.Bool   // Shutdown ran out of time: release unfinished jobs
+	wake     chan struct{} // Notify
+	resched  chan struct{} // an earlier wake time was set
+	slotFree chan struct{} // a handler returned its slot
+	slots    chan struct{} // a token per running handler
+	wg       sync.WaitGroup
+
+	soonMu  sync.Mutex
+	wakeups []time.Time // sorted due times this worker set within the poll interval
+
+	stats counters
+}
+
+// New returns a worker over db. opts may be nil. Register handlers with
+// Handle, then call Run.
+func New(db *store.DB, opts *Options) *Worker {
+	if db == nil {
+		panic("worker: New with a nil *store.DB")
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	w := &Worker{
+		db:          db,
+		concurrency: o.Concurrency,
+		lease:       o.Lease,
+		poll:        o.PollInterval,
+		maxAttempts: o.MaxAttempts,
+		backoff:     o.Backoff,
+		clock:       o.Clock,
+		log:         o.Logger,
+		onDiscard:   o.OnDiscard,
+		handlers:    make(map[string]Handler),
+		stop:        make(chan struct{}),
+		wake:        make(chan struct{}, 1),
+		resched:     make(chan struct{}, 1),
+		slotFree:    make(chan struct{}, 1),
+	}
+	if w.concurrency <= 0 {
+		w.concurrency = DefaultConcurrency
+	}
+	if w.lease <= 0 {
+		w.lease = DefaultLease
+	}
+	if w.poll <= 0 {
+		w.poll = DefaultPollInterval
+	}
+	if w.maxAttempts <= 0 {
+		w.maxAttempts = DefaultMaxAttempts
+	}
+	if w.backoff == nil {
+		w.backoff = DefaultBackoff
+	}
+	if w.clock == nil {
+		w.clock = time.Now
+	}
+	if w.log == nil {
+		w.log = slog.Default()
+	}
+	w.slots = make(chan struct{}, w.concurrency)
+	return w
+}
+
+// Handle registers h for the jobs of kind. It must be called before Run;
+// it panics when called after Run, for a kind already registered, an
+// empty kind or a nil handler (programming errors).
+func (w *Worker) Handle(kind string, h Handler) {
+	if kind == "" || h == nil {
+		panic("worker: Handle with an empty kind or a nil handler")
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started {
+		panic(fmt.Sprintf("worker: Handle(%q) after Run", kind))
+	}
+	if _, dup := w.handlers[kind]; dup {
+		panic(fmt.Sprintf("worker: Handle(%q) twice", kind))
+	}
+	w.handlers[kind] = h
+	w.kinds = append(w.kinds, kind)
+	slices.Sort(w.kinds)
+}
+
+// Run claims and runs jobs of the registered kinds until ctx ends or
+// Shutdown is called, and returns once every handler it started has
+// returned. It returns nil after Shutdown (also when Shutdown came before
+// Run), ctx.Err() when ctx ended, ErrRunning when another Run is in
+// progress and ErrNoHandlers when no handler is registered.
+//
+// When ctx ends, Run stops as a process that dies does: handlers' ctx are
+// cancelled, leases are no longer renewed and no outcome is recorded, so
+// the jobs are claimed again (by any worker) once their leases end. Call
+// Shutdown for a clean stop. Run may be called again after it returned,
+// unless Shutdown was called.
+func (w *Worker) Run(ctx context.Context) error {
+	w.mu.Lock()
+	if w.running {
+		w.mu.Unlock()
+		return ErrRunning
+	}
+	w.started = true
+	if w.stopped {
+		w.mu.Unlock()
+		return nil
+	}
+	if len(w.kinds) == 0 {
+		w.mu.Unlock()
+		return ErrNoHandlers
+	}
+	hctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	w.running, w.runDone, w.cancelHandlers = true, done, cancel
+	w.mu.Unlock()
+
+	w.log.DebugContext(ctx, "worker: running", "kinds", w.kinds, "concurrency", w.concurrency)
+	w.loop(ctx, hctx)
+	w.wg.Wait()
+	cancel(nil)
+
+	w.mu.Lock()
+	w.running, w.cancelHandlers = false, nil
+	stopped := w.stopped
+	close(done)
+	w.mu.Unlock()
+	if stopped {
+		w.log.DebugContext(ctx, "worker: shut down")
+		return nil
+	}
+	return ctx.Err()
+}
+
+// Notify tells the worker that a job may be due now, so that an idle
+// worker claims at once instead of at its next poll. It never blocks and
+// costs a channel send: call it after a unit that enqueued work for this
+// worker commits. Wakeups coalesce; a Notify while the worker is busy
+// makes it claim again as soon as it can.
+func (w *Worker) Notify() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Shutdown stops the worker: it claims no more jobs and waits for the
+// running handlers to return, recording their outcomes. If ctx ends first,
+// it cancels the handlers' ctx (cause ErrShutdown) and puts back each job
+// whose handler then returns an error, due at once with the attempt not
+// counted, so that another worker takes it immediately; a handler that
+// returns nil or ErrFinished all the same completes its job. Shutdown
+// returns once Run has returned (every handler goroutine included): nil
+// when every handler finished in time, ctx.Err() when they were
+// cancelled. Handlers must honour ctx for it to return promptly. Calling
+// Shutdown again, or before Run, is allowed; a Run after Shutdown returns
+// nil at once.
+func (w *Worker) Shutdown(ctx context.Context) error {
+	w.mu.Lock()
+	if !w.stopped {
+		w.stopped = true
+		close(w.stop)
+	}
+	running, done := w.running, w.runDone
+	w.mu.Unlock()
+	if !running {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	w.hard.Store(true)
+	w.mu.Lock()
+	if w.runDone == done && w.cancelHandlers != nil {
+		w.cancelHandlers(ErrShutdown)
+	}
+	w.mu.Unlock()
+	<-done
+	w.log.WarnContext(ctx, "worker: shutdown ran out of time; running jobs were cancelled and put back", "err", ctx.Err())
+	return ctx.Err()
+}
+
+// Stats returns the worker's counters.
+func (w *Worker) Stats() Stats {
+	c := &w.stats
+	return Stats{
+		ClaimCalls:  c.claimCalls.Load(),
+		ClaimErrors: c.claimErrors.Load(),
+		Claimed:     c.claimed.Load(),
+		Completed:   c.completed.Load(),
+		Finished:    c.finished.Load(),
+		Retried:     c.retried.Load(),
+		Snoozed:     c.snoozed.Load(),
+		Discarded:   c.discarded.Load(),
+		Panicked:    c.panicked.Load(),
+		Released:    c.released.Load(),
+		Dropped:     c.dropped.Load(),
+		Running:     c.running.Load(),
+	}
+}
+
+// now is the clock's time without its monotonic reading, as the store
+// keeps times.
+func (w *Worker) now() time.Time { return w.clock().Round(0) }
+
+func (w *Worker) stopping(ctx context.Context) bool {
+	select {
+	case <-w.stop:
+		return true
+	default:
+		return ctx.Err() != nil
+	}
+}
+
+// loop claims jobs and starts their handlers until ctx ends or Shutdown.
+// hctx is the parent of the handlers' contexts.
+func (w *Worker) loop(ctx, hctx context.Context) {
+	timer := time.NewTimer(w.poll)
+	defer timer.Stop()
+	for !w.stopping(ctx) {
+		free := w.concurrency - len(w.slots)
+		if free <= 0 {
+			select {
+			case <-w.slotFree:
+			case <-w.stop:
+				return
+			case <-ctx.Done():
+				return
+			}
+			continue
+		}
+		n := min(free, store.MaxPageLimit)
+		w.clearDue(w.now())
+		w.stats.claimCalls.Add(1)
+		jobs, err := w.db.Claim(ctx, w.kinds, n, w.lease)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			w.stats.claimErrors.Add(1)
+			w.log.ErrorContext(ctx, "worker: claiming jobs failed; trying again after the poll interval", "err", err, "poll_interval", w.poll)
+			timer.Reset(w.poll)
+			select {
+			case <-timer.C:
+			case <-w.stop:
+				return
+			case <-ctx.Done():
+				return
+			}
+			continue
+		}
+		w.stats.claimed.Add(int64(len(jobs)))
+		if w.stopping(ctx) {
+			w.putBack(ctx, jobs)
+			return
+		}
+		for _, j := range jobs {
+			h := w.handlers[j.Kind]
+			if h == nil { // a driver that returned a kind not asked for
+				w.log.ErrorContext(ctx, "worker: claimed a job of a kind without a handler; putting it back", "job", j.ID, "kind", j.Kind)
+				w.putBack(ctx, []*store.Job{j})
+				continue
+			}
+			w.slots <- struct{}{} // never blocks: only this loop takes slots, and len(jobs) <= free
+			w.stats.running.Add(1)
+			w.wg.Go(func() { w.work(ctx, hctx, h, j) })
+		}
+		if len(jobs) == n {
+			continue // a full batch: more may be due
+		}
+		if !w.idle(ctx, timer) {
+			return
+		}
+	}
+}
+
+// idle waits for the poll interval, a Notify or the earliest due time this
+// worker set. It reports false when the worker is stopping.
+func (w *Worker) idle(ctx context.Context, timer *time.Timer) bool {
+	for {
+		d := w.poll
+		var target time.Time
+		w.soonMu.Lock()
+		if len(w.wakeups) > 0 {
+			target = w.wakeups[0]
+			d = min(d, max(target.Sub(w.now()), 0))
+		}
+		w.soonMu.Unlock()
+		timer.Reset(d)
+		select {
+		case <-timer.C:
+			// Forget the due time waited for even if the clock (a test's)
+			// does not show it yet, so that it is not waited for again.
+			w.clearDue(target)
+			return true
+		case <-w.wake:
+			return true
+		case <-w.resched:
+		case <-w.stop:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// maxWakeups bounds the due times a worker keeps to wake at; beyond them
+// the latest are left to the poll.
+const maxWakeups = 128
+
+// wakeAt makes an idle worker claim at t, when t comes before its next
+// poll.
+func (w *Worker) wakeAt(t time.Time) {
+	if t.Sub(w.now()) >= w.poll {
+		return
+	}
+	w.soonMu.Lock()
+	i, found := slices.BinarySearchFunc(w.wakeups, t, time.Time.Compare)
+	added := !found && i < maxWakeups
+	if added {
+		w.wakeups = slices.Insert(w.wakeups, i, t)
+		if len(w.wakeups) > maxWakeups {
+			w.wakeups = w.wakeups[:maxWakeups]
+		}
+	}
+	w.soonMu.Unlock()
+	if added && i == 0 {
+		select {
+		case w.resched <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// clearDue forgets the due times up to t (that have come, or that the
+// worker waited for): the claim about to run takes their jobs.
+func (w *Worker) clearDue(t time.Time) {
+	w.soonMu.Lock()
+	i, found := slices.BinarySearchFunc(w.wakeups, t, time.Time.Compare)
+	if found {
+		i++
+	}
+	w.wakeups = slices.Delete(w.wakeups, 0, i)
+	w.soonMu.Unlock()
+}
+
+// putBack releases jobs claimed but not run: due at once, the attempt not
+// counted.
+func (w *Worker) putBack(ctx context.Context, jobs []*store.Job) {
+	for _, j := range jobs {
+		w.release(ctx, w.log.With("job", j.ID, "kind", j.Kind, "attempt", j.Attempt), j)
+	}
+}
+
+func (w *Worker) release(ctx context.Context, log *slog.Logger, j *store.Job) {
+	if w.record(ctx, log, "release", func() error { return w.db.Snooze(ctx, j, w.now()) }) {
+		w.stats.released.Add(1)
+		log.DebugContext(ctx, "worker: job put back unfinished")
+	}
+}
+
+// work runs one claimed job on its own goroutine, holding a slot.
+func (w *Worker) work(ctx, hctx context.Context, h Handler, j *store.Job) {
+	defer func() {
+		w.stats.running.Add(-1)
+		<-w.slots
+		select {
+		case w.slotFree <- struct{}{}:
+		default:
+		}
+	}()
+	log := w.log.With("job", j.ID, "kind", j.Kind, "attempt", j.Attempt)
+	jctx, cancel := context.WithCancelCause(hctx)
+	defer cancel(nil)
+
+	stopRenew := make(chan struct{})
+	renewed := make(chan struct{})
+	lease := *j // the renewals' copy: ExtendLease writes LeaseUntil
+	go func() {
+		defer close(renewed)
+		w.renew(ctx, log, &lease, cancel, stopRenew)
+	}()
+	start := time.Now()
+	err := func() error {
+		// Stop renewing even when the handler exits its goroutine
+		// (runtime.Goexit); wait for the renewal so that it never races
+		// with the outcome.
+		defer func() { close(stopRenew); <-renewed }()
+		return w.call(jctx, log, h, j)
+	}()
+	w.finish(ctx, jctx, log, j, err, time.Since(start))
+}
+
+// call runs h, turning a panic into the error of a failed attempt.
+func (w *Worker) call(ctx context.Context, log *slog.Logger, h Handler, j *store.Job) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			w.stats.panicked.Add(1)
+			log.ErrorContext(ctx, "worker: handler panicked", "panic", v, "stack", string(debug.Stack()))
+			err = &panicError{value: v}
+		}
+	}()
+	return h(ctx, j)
+}
+
+// renew extends the lease of j every half lease until stop is closed. It
+// cancels the handler when the lease is lost, or when it ends before a
+// renewal succeeds.
+func (w *Worker) renew(ctx context.Context, log *slog.Logger, j *store.Job, cancel context.CancelCauseFunc, stop <-chan struct{}) {
+	interval := w.lease / 2
+	t := time.NewTimer(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		}
+		err := w.db.ExtendLease(ctx, j, w.lease)
+		switch {
+		case err == nil:
+			t.Reset(interval)
+		case errors.Is(err, store.ErrLeaseLost):
+			log.WarnContext(ctx, "worker: lease lost while the handler ran; cancelling it, its result will be dropped", "err", err)
+			cancel(err)
+			return
+		case ctx.Err() != nil:
+			return
+		default:
+			left := j.LeaseUntil.Sub(w.now())
+			if left <= 0 {
+				log.ErrorContext(ctx, "worker: lease ended before it could be renewed; cancelling the handler", "err", err)
+				cancel(fmt.Errorf("worker: lease of job %d ended before it could be renewed: %w", j.ID, err))
+				return
+			}
+			log.WarnContext(ctx, "worker: renewing the lease failed; trying again", "err", err, "lease_left", left)
+			t.Reset(min(interval, max(left/4, time.Millisecond)))
+		}
+	}
+}
+
+// finish records the outcome of the attempt.
+func (w *Worker) finish(ctx, jctx context.Context, log *slog.Logger, j *store.Job, err error, took time.Duration) {
+	if cause := context.Cause(jctx); errors.Is(cause, store.ErrLeaseLost) {
+		w.stats.dropped.Add(1)
+		log.DebugContext(ctx, "worker: result dropped: the lease was lost", "err", err)
+		return
+	}
+	if ctx.Err() != nil {
+		w.stats.dropped.Add(1)
+		log.DebugContext(ctx, "worker: stopped before recording the outcome; the job runs again when its lease ends", "err", err)
+		return
+	}
+	if errors.Is(err, ErrFinished) {
+		w.stats.finished.Add(1)
+		log.DebugContext(ctx, "worker: job finished by its handler", "took", took)
+		return
+	}
+	if err != nil && w.hard.Load() {
+		w.release(ctx, log, j)
+		return
+	}
+
+	var (
+		disc   *discardError
+		retry  *retryError
+		snooze *snoozeError
+	)
+	switch {
+	case err == nil:
+		if w.record(ctx, log, "complete", func() error { return w.db.Complete(ctx, j) }) {
+			w.stats.completed.Add(1)
+			log.DebugContext(ctx, "worker: job completed", "took", took)
+		}
+	case errors.As(err, &disc):
+		w.discard(ctx, log, j, err.Error())
+	case errors.As(err, &snooze):
+		at := snooze.until
+		if at.IsZero() {
+			at = w.now().Add(snooze.d)
+		}
+		if w.record(ctx, log, "snooze", func() error { return w.db.Snooze(ctx, j, at) }) {
+			w.stats.snoozed.Add(1)
+			log.DebugContext(ctx, "worker: job snoozed", "until", at, "took", took)
+			w.wakeAt(at)
+		}
+	case errors.As(err, &retry):
+		w.fail(ctx, log, j, err, func() time.Time { return retry.at }, took)
+	default:
+		w.fail(ctx, log, j, err, func() time.Time { return w.now().Add(max(w.backoff(j.Attempt), 0)) }, took)
+	}
+}
+
+// fail records a failed attempt: a retry at next(), or the discard of the
+// job after its last attempt.
+func (w *Worker) fail(ctx context.Context, log *slog.Logger, j *store.Job, err error, next func() time.Time, took time.Duration) {
+	if j.Attempt >= w.maxAttempts {
+		w.discard(ctx, log, j, err.Error())
+		return
+	}
+	at := next()
+	if at.IsZero() {
+		at = w.now()
+	}
+	if w.record(ctx, log, "retry", func() error { return w.db.Retry(ctx, j, at, err) }) {
+		w.stats.retried.Add(1)
+		log.WarnContext(ctx, "worker: job failed; retrying", "err", err, "retry_at", at, "took", took)
+		w.wakeAt(at)
+	}
+}
+
+func (w *Worker) discard(ctx context.Context, log *slog.Logger, j *store.Job, reason string) {
+	if !w.record(ctx, log, "discard", func() error { return w.db.Discard(ctx, j, reason) }) {
+		return
+	}
+	w.stats.discarded.Add(1)
+	log.WarnContext(ctx, "worker: job discarded", "reason", reason, "max_attempts", w.maxAttempts)
+	if w.onDiscard == nil {
+		return
+	}
+	dead := *j
+	dead.State, dead.LastError, dead.Finished, dead.LeaseUntil = store.JobDiscarded, reason, w.now(), time.Time{}
+	defer func() {
+		if v := recover(); v != nil {
+			log.ErrorContext(ctx, "worker: OnDiscard panicked", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	w.onDiscard(&dead, reason)
+}
+
+// recordTries is how many times an outcome is written before the worker
+// gives up on it (and the job's lease ends).
+const recordTries = 3
+
+// record runs the store call fn that writes an outcome, trying again after
+// a failure of the store. ErrLeaseLost is dropped at debug level. It
+// reports whether the outcome was written.
+func (w *Worker) record(ctx context.Context, log *slog.Logger, what string, fn func() error) bool {
+	delay := 50 * time.Millisecond
+	for try := 1; ; try++ {
+		err := fn()
+		switch {
+		case err == nil:
+			return true
+		case errors.Is(err, store.ErrLeaseLost):
+			w.stats.dropped.Add(1)
+			log.DebugContext(ctx, "worker: outcome dropped: another claimer holds the job", "outcome", what, "err", err)
+			return false
+		case try == recordTries || ctx.Err() != nil:
+			w.stats.dropped.Add(1)
+			log.ErrorContext(ctx, "worker: recording the outcome failed; the job runs again when its lease ends", "outcome", what, "err", err)
+			return false
+		}
+		log.WarnContext(ctx, "worker: recording the outcome failed; trying again", "outcome", what, "err", err, "retry_in", delay)
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+		delay *= 2
+	}
+}
