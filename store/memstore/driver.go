@@ -829,7 +829,7 @@ func (t *tx) DeleteJobs(ctx context.Context, before time.Time, limit int) (int, 
 
 // jobHeap is a max-heap of jobs: the root is the one to claim last.
 type jobHeap struct {
-	jobs  []*store.Job
+	jobs   []*store.Job
 	before func(a, b *store.Job) bool // a is claimed before b
 }
 
