@@ -305,6 +305,7 @@ func TestRetryThenDiscard(t *testing.T) {
 		id := enqueue(t, db, "fail", "")
 		start(t, w)
 		waitFor(t, 5*time.Second, "the job discarded", func() bool { return getJob(t, db, id).State == store.JobDiscarded })
+		waitFor(t, 5*time.Second, "the discard counted", func() bool { return w.Stats().Discarded == 1 })
 		time.Sleep(100 * time.Millisecond) // time for a wrong extra attempt or callback
 
 		j := getJob(t, db, id)
@@ -414,7 +415,8 @@ func TestOutcomes(t *testing.T) {
 		waitFor(t, 5*time.Second, "every job finished", func() bool {
 			return countState(t, db, store.JobCompleted, store.JobDiscarded) == len(ids)
 		})
-		time.Sleep(50 * time.Millisecond)
+		// The worker counts outcomes after their units commit.
+		waitFor(t, 5*time.Second, "every outcome counted", func() bool { s := w.Stats(); return s.Completed+s.Discarded == int64(len(ids)) })
 
 		want := map[string]struct {
 			state     store.JobState
@@ -583,6 +585,8 @@ func TestLeaseRenewal(t *testing.T) {
 		<-started
 		start(t, b)
 		waitFor(t, 5*time.Second, "the job completed", func() bool { return getJob(t, db, id).State == store.JobCompleted })
+		// The worker counts the completion after its unit commits.
+		waitFor(t, 5*time.Second, "the first worker counted the completion", func() bool { return a.Stats().Completed == 1 })
 
 		if n := stolen.Load(); n != 0 {
 			t.Errorf("the second worker ran the job %d times while the first held it", n)
