@@ -4,7 +4,7 @@
 //	instance serve --addr :8080 --host social.example --data ./data --user alice
 //
 // Every flag has an environment variable (SLOTHPUB_ADDR, SLOTHPUB_HOST,
-// SLOTHPUB_PROTOCOL, SLOTHPUB_DATA, SLOTHPUB_DB, SLOTHPUB_USER,
+// SLOTHPUB_PROTOCOL, SLOTHPUB_DATA, SLOTHPUB_DB, SLOTHPUB_DB_SCHEMA, SLOTHPUB_USER,
 // SLOTHPUB_ALLOW_PRIVATE, SLOTHPUB_LOG_LEVEL); a flag given on the command
 // line wins.
 //
@@ -74,7 +74,9 @@ type config struct {
 	protocol     string
 	data         string
 	db           string
+	dbSchema     string
 	drain        time.Duration
+	lease        time.Duration
 	workers      int
 	user         string
 	allowPrivate bool
@@ -101,7 +103,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (*conf
 	fs.StringVar(&c.protocol, "protocol", env("SLOTHPUB_PROTOCOL", "https"), "public `scheme`: https, or http for local testing only [SLOTHPUB_PROTOCOL]")
 	fs.StringVar(&c.data, "data", env("SLOTHPUB_DATA", "data"), "data `directory`; the SQLite database is slothpub.db inside it [SLOTHPUB_DATA]")
 	fs.StringVar(&c.db, "db", env("SLOTHPUB_DB", ""), "PostgreSQL database `URL` (postgres://...) to keep the state in instead of SQLite in --data; several processes may share it [SLOTHPUB_DB]")
+	fs.StringVar(&c.dbSchema, "db-schema", env("SLOTHPUB_DB_SCHEMA", ""), "PostgreSQL `schema` that holds the state with --db, created if missing; several instances may share a database under different schemas (default slothpub) [SLOTHPUB_DB_SCHEMA]")
 	fs.DurationVar(&c.drain, "drain", 20*time.Second, "how long a shutdown waits for jobs in flight before it puts them back")
+	fs.DurationVar(&c.lease, "lease", 0, "how long a claimed job stays with this process between renewals: the jobs of a process that dies (killed, crashed) are taken again, by the next start or another process, this long after (default 1m; at least 1s)")
 	fs.IntVar(&c.workers, "workers", 16, "jobs (inbox processing, fan-outs, deliveries) run at once")
 	fs.StringVar(&c.user, "user", env("SLOTHPUB_USER", ""), "create this local `user` if absent [SLOTHPUB_USER]")
 	fs.BoolVar(&c.allowPrivate, "allow-private", allowDefault, "allow fetching and delivering to loopback and private addresses; for local testing only [SLOTHPUB_ALLOW_PRIVATE]")
@@ -121,6 +125,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (*conf
 	}
 	if c.protocol != "https" && c.protocol != "http" {
 		return nil, fmt.Errorf("--protocol must be https or http, not %q", c.protocol)
+	}
+	if c.lease != 0 && c.lease < time.Second {
+		return nil, fmt.Errorf("--lease must be at least 1s, not %v", c.lease)
 	}
 	if strings.Contains(c.host, "/") {
 		return nil, fmt.Errorf("--host must be a host name (with an optional port), not %q", c.host)
@@ -207,7 +214,7 @@ func openStore(ctx context.Context, c *config, log *slog.Logger) (*store.DB, err
 		if !strings.HasPrefix(c.db, "postgres://") && !strings.HasPrefix(c.db, "postgresql://") {
 			return nil, errors.New("--db must be a postgres:// or postgresql:// URL")
 		}
-		drv, err := pgstore.Open(ctx, c.db, &pgstore.Options{Logger: log})
+		drv, err := pgstore.Open(ctx, c.db, &pgstore.Options{Schema: c.dbSchema, Logger: log})
 		if err != nil {
 			return nil, err
 		}
@@ -259,7 +266,7 @@ func newServer(ctx context.Context, st *store.DB, c *config, log *slog.Logger) (
 			return nil, err
 		}
 	}
-	w := worker.New(st, &worker.Options{Concurrency: c.workers, Logger: log})
+	w := worker.New(st, &worker.Options{Concurrency: c.workers, Lease: c.lease, Logger: log})
 	tr := ap.NewHTTPTransport(&ap.HTTPTransportOptions{AllowPrivate: c.allowPrivate, Logger: log})
 	res := deref.New(st, tr, instanceActor.Signer(), &deref.Options{Logger: log, LocalHost: c.host, WebFingerScheme: c.protocol})
 	ver := httpsig.NewVerifier(res, &httpsig.VerifierOptions{Logger: log, TargetScheme: c.protocol})
