@@ -13,6 +13,19 @@
 // *Error values carrying an HTTP status and a public message, so an inbox
 // can answer with WriteError directly.
 //
+// # The fast view
+//
+// Decode reads bytes into a *Doc with Parse's limits and normalisation but
+// without building the generated value: ID, Type, Actors, Objects,
+// ObjectRefs, To, Cc, Recipients, IsPublicAddressed, InReplyTo, Content,
+// Summary, Tags, Mentions and the other common readers work on the decoded
+// JSON directly, at the cost of encoding/json. Doc.Vocab builds the
+// generated value on demand, once. The view reads the document as sent
+// (IRI-like text keeps its case, contentMap stays beside content, unknown
+// properties are there through Get) and otherwise agrees with the readers
+// of the generated value on every document both accept: a differential
+// test over the fixtures and FuzzDecode hold it to that.
+//
 // # Properties and addressing
 //
 // ID, Type, Actors, Objects, EmbeddedObjects, AttributedTo, To, Cc, Bto,

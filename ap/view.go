@@ -1,0 +1,519 @@
+package ap
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"code.superseriousbusiness.org/activity/streams"
+	"code.superseriousbusiness.org/activity/streams/vocab"
+)
+
+// Doc is the fast view of an ActivityStreams document: decoded once into
+// Go maps and normalised as Parse normalises (see ParseMap), then read
+// directly, without the generated vocabulary types. What fediverse
+// software handles on every delivery (ids, types, actors, objects,
+// addressing, authorship, replies, content, tags) is read from it at the
+// cost of decoding the JSON, and the generated value is built only when a
+// caller asks for it (Vocab).
+//
+// Doc reads the document as it was sent: text that looks like an IRI
+// ("CW: spoilers") keeps its case, contentMap is kept beside content, and
+// properties the vocabulary has no term for are there as JSON values
+// (Get).
+//
+// A Doc is safe for concurrent reads. Its methods that change it
+// (ReferObjects) must not run concurrently with anything else.
+type Doc struct {
+	m map[string]any
+
+	once sync.Once
+	v    vocab.Type
+	verr error
+}
+
+// Decode decodes data into a Doc, with Parse's limits and normalisation:
+// the same documents are refused, with the same statuses (413, 400), except
+// that a type the vocabulary does not know is accepted here (Vocab then
+// reports it, with 422).
+func Decode(data []byte) (*Doc, error) {
+	if len(data) > MaxDocumentBytes {
+		return nil, Errorf(http.StatusRequestEntityTooLarge, "document too large",
+			fmt.Errorf("%d bytes exceeds the %d byte limit", len(data), MaxDocumentBytes))
+	}
+	if err := precheck(data, MaxDepth); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, Errorf(http.StatusBadRequest, "malformed JSON", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, Errorf(http.StatusBadRequest, "malformed JSON", errors.New("data after the top-level value"))
+	}
+	if m == nil {
+		return nil, Errorf(http.StatusBadRequest, "document is not a JSON object", nil)
+	}
+	fixNumbers(m)
+	if err := normalize(m); err != nil {
+		return nil, err
+	}
+	return &Doc{m: m}, nil
+}
+
+// embeddedDoc is the view of an object nested in another document; it was
+// normalised with it.
+func embeddedDoc(m map[string]any) *Doc { return &Doc{m: m} }
+
+// Vocab returns the document's generated vocabulary value, built on the
+// first call (with ParseMap's errors: 422 for a type the vocabulary lacks,
+// 400 for a document it cannot read). The value shares nothing with the
+// Doc: changing one does not change the other.
+func (d *Doc) Vocab(ctx context.Context) (vocab.Type, error) {
+	d.once.Do(func() {
+		d.v, d.verr = ParseMap(ctx, deepCopy(d.m).(map[string]any))
+	})
+	return d.v, d.verr
+}
+
+// deepCopy copies a decoded JSON value.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		c := make(map[string]any, len(x))
+		for k, e := range x {
+			c[k] = deepCopy(e)
+		}
+		return c
+	case []any:
+		c := make([]any, len(x))
+		for i, e := range x {
+			c[i] = deepCopy(e)
+		}
+		return c
+	}
+	return v
+}
+
+// Get returns the JSON value of property key as decoded (strings, numbers
+// as float64 or json.Number, bools, nil, []any, map[string]any), or nil.
+// It must not be changed.
+func (d *Doc) Get(key string) any { return d.m[key] }
+
+// Map returns a copy of the whole normalised document.
+func (d *Doc) Map() map[string]any { return deepCopy(d.m).(map[string]any) }
+
+// JSON encodes the document (as normalised) as JSON.
+func (d *Doc) JSON() ([]byte, error) { return json.Marshal(d.m) }
+
+// absIRI parses s as an absolute IRI (with a scheme), as the vocabulary
+// reads IRIs; anything else is nil.
+func absIRI(s string) *url.URL {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		return nil
+	}
+	return u
+}
+
+// ID returns the document's id, or nil.
+func (d *Doc) ID() *url.URL {
+	s, _ := d.m["id"].(string)
+	return absIRI(s)
+}
+
+// Types returns the document's type names in order; for an extension type
+// read as an ActivityStreams base type (see ParseMap) the original name
+// comes first.
+func (d *Doc) Types() []string {
+	switch t := d.m["type"].(type) {
+	case string:
+		return []string{t}
+	case []any:
+		out := make([]string, 0, len(t))
+		for _, e := range t {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// Type returns the document's type name, as the Type function does for
+// the generated value: the first type the vocabulary knows (an extension
+// type's original name, if it is one), else the first one.
+func (d *Doc) Type() string {
+	ts := d.Types()
+	for _, t := range ts {
+		if _, ext := extensionTypes[t]; ext {
+			return t
+		}
+	}
+	for _, t := range ts {
+		if knownType(t) {
+			return t
+		}
+	}
+	if len(ts) > 0 {
+		return ts[0]
+	}
+	return ""
+}
+
+// values returns the values of property key as a list (a single value is
+// a list of one). Embedded objects of no type the vocabulary resolves are
+// left out, as the vocabulary leaves them out, so that the view and the
+// generated value never disagree on what an activity is about.
+func (d *Doc) values(key string) []any {
+	var vs []any
+	switch v := d.m[key].(type) {
+	case nil:
+		return nil
+	case []any:
+		vs = v
+	default:
+		vs = []any{v}
+	}
+	for i, v := range vs {
+		if m, ok := v.(map[string]any); ok && !resolvable(m) {
+			// Copy once, without the unresolvable values.
+			out := append(make([]any, 0, len(vs)-1), vs[:i]...)
+			for _, v := range vs[i+1:] {
+				if m, ok := v.(map[string]any); !ok || resolvable(m) {
+					out = append(out, v)
+				}
+			}
+			return out
+		}
+	}
+	return vs
+}
+
+// resolvable reports whether the vocabulary resolves an embedded object
+// to a type: one of its types is an extension type or known to it.
+func resolvable(m map[string]any) bool {
+	switch t := m["type"].(type) {
+	case string:
+		_, ext := extensionTypes[t]
+		return ext || knownType(t)
+	case []any:
+		for _, e := range t {
+			if s, ok := e.(string); ok {
+				if _, ext := extensionTypes[s]; ext || knownType(s) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// refIRI is the IRI of one value of a relation: the IRI itself, or an
+// embedded object's id.
+func refIRI(v any) *url.URL {
+	switch x := v.(type) {
+	case string:
+		return absIRI(x)
+	case map[string]any:
+		s, _ := x["id"].(string)
+		return absIRI(s)
+	}
+	return nil
+}
+
+// iris returns property key's values as IRIs, skipping values with none.
+func (d *Doc) iris(key string) []*url.URL {
+	var out []*url.URL
+	for _, v := range d.values(key) {
+		if u := refIRI(v); u != nil {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// Actors returns the actor property as IRIs (an embedded actor's id).
+func (d *Doc) Actors() []*url.URL { return d.iris("actor") }
+
+// Objects returns the object property as IRIs (an embedded object's id).
+func (d *Doc) Objects() []*url.URL { return d.iris("object") }
+
+// ObjectRefs returns the objects in order, each as its IRI and, when it was
+// embedded, its view (nil for a bare IRI). Embedded objects without an id
+// are left out, as in Objects.
+func (d *Doc) ObjectRefs() (ids []*url.URL, docs []*Doc) {
+	for _, v := range d.values("object") {
+		u := refIRI(v)
+		if u == nil {
+			continue
+		}
+		ids = append(ids, u)
+		if m, ok := v.(map[string]any); ok {
+			docs = append(docs, embeddedDoc(m))
+		} else {
+			docs = append(docs, nil)
+		}
+	}
+	return ids, docs
+}
+
+// EmbeddedObjects returns the objects embedded in the object property,
+// with or without an id.
+func (d *Doc) EmbeddedObjects() []*Doc {
+	var out []*Doc
+	for _, v := range d.values("object") {
+		if m, ok := v.(map[string]any); ok {
+			out = append(out, embeddedDoc(m))
+		}
+	}
+	return out
+}
+
+// AttributedTo returns the attributedTo property as IRIs.
+func (d *Doc) AttributedTo() []*url.URL { return d.iris("attributedTo") }
+
+// To, Cc, Bto, Bcc and Audience return the addressing properties as IRIs;
+// Public is always in its full form (PublicIRI).
+func (d *Doc) To() []*url.URL       { return d.iris("to") }
+func (d *Doc) Cc() []*url.URL       { return d.iris("cc") }
+func (d *Doc) Bto() []*url.URL      { return d.iris("bto") }
+func (d *Doc) Bcc() []*url.URL      { return d.iris("bcc") }
+func (d *Doc) Audience() []*url.URL { return d.iris("audience") }
+
+// Recipients returns to, cc, bto, bcc and audience together, duplicates
+// removed, in that order.
+func (d *Doc) Recipients() []*url.URL {
+	var out []*url.URL
+	seen := map[string]bool{}
+	for _, k := range addressingKeys {
+		for _, u := range d.iris(k) {
+			if s := u.String(); !seen[s] {
+				seen[s] = true
+				out = append(out, u)
+			}
+		}
+	}
+	return out
+}
+
+// IsPublicAddressed reports whether Public is among the recipients.
+func (d *Doc) IsPublicAddressed() bool {
+	for _, u := range d.Recipients() {
+		if u.String() == PublicIRI {
+			return true
+		}
+	}
+	return false
+}
+
+// InReplyTo returns the id of the post the document answers, or nil.
+func (d *Doc) InReplyTo() *url.URL {
+	if l := d.iris("inReplyTo"); len(l) > 0 {
+		return l[0]
+	}
+	return nil
+}
+
+// langValue reads a natural-language property: its plain value, else the
+// "und" or "en" entry of its map, else the map's first language in sorted
+// order.
+func (d *Doc) langValue(key string) string {
+	for _, v := range d.values(key) {
+		if s, ok := v.(string); ok {
+			return s
+		}
+	}
+	if s, ok := d.m[key+"Map"].(string); ok {
+		// Not a map but one string: the vocabulary reads it as the
+		// value, and so does the view.
+		return s
+	}
+	return pickLanguage(d.langMap(key))
+}
+
+// langMap reads the language map of a natural-language property (keyMap),
+// or nil.
+func (d *Doc) langMap(key string) map[string]string {
+	raw, ok := d.m[key+"Map"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	m := map[string]string{}
+	for k, v := range raw {
+		if s, ok := v.(string); ok {
+			m[k] = s
+		}
+	}
+	return m
+}
+
+// Content returns the HTML content: the plain "content" value, else the
+// "und" or "en" entry of contentMap, else its first language in sorted
+// order.
+func (d *Doc) Content() string { return d.langValue("content") }
+
+// ContentMap returns contentMap (language tag → HTML), or nil. Unlike the
+// generated types, the view keeps it when content is there too.
+func (d *Doc) ContentMap() map[string]string { return d.langMap("content") }
+
+// Summary returns the summary: a post's content warning, an actor's bio.
+func (d *Doc) Summary() string { return d.langValue("summary") }
+
+// Name returns the name: a title, a poll option, alt text, a display name.
+func (d *Doc) Name() string { return d.langValue("name") }
+
+// Sensitive reports whether the document is marked sensitive.
+func (d *Doc) Sensitive() bool {
+	for _, v := range d.values("sensitive") {
+		if b, ok := v.(bool); ok && b {
+			return true
+		}
+	}
+	return false
+}
+
+// parseTime reads an xsd:dateTime as the vocabulary does.
+func parseTime(v any) time.Time {
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// Published returns the publication time, or the zero time.
+func (d *Doc) Published() time.Time { return parseTime(d.m["published"]) }
+
+// Updated returns the time of the last edit, or the zero time.
+func (d *Doc) Updated() time.Time { return parseTime(d.m["updated"]) }
+
+// Tags returns every tag in document order, of whatever type; a tag given
+// only as an IRI has just ID set.
+func (d *Doc) Tags() []Tag {
+	var out []Tag
+	for _, v := range d.values("tag") {
+		switch x := v.(type) {
+		case string:
+			if u := absIRI(x); u != nil {
+				out = append(out, Tag{ID: u})
+			}
+		case map[string]any:
+			t := embeddedDoc(x)
+			tag := Tag{Type: t.Type(), ID: t.ID(), Name: t.Name(), Updated: t.Updated()}
+			if s, ok := x["href"].(string); ok {
+				tag.Href = absIRI(s)
+			}
+			tag.MediaType, _ = x["mediaType"].(string)
+			for _, r := range t.values("rel") {
+				if s, ok := r.(string); ok {
+					tag.Rel = append(tag.Rel, s)
+				}
+			}
+			out = append(out, tag)
+		}
+	}
+	return out
+}
+
+// Mentions returns the Mention tags that name an actor.
+func (d *Doc) Mentions() []Mention {
+	var out []Mention
+	for _, tag := range d.Tags() {
+		if tag.Type == "Mention" && tag.Href != nil {
+			out = append(out, Mention{Href: tag.Href, Name: tag.Name})
+		}
+	}
+	return out
+}
+
+// Hashtags returns the Hashtag tags.
+func (d *Doc) Hashtags() []Hashtag {
+	var out []Hashtag
+	for _, tag := range d.Tags() {
+		if tag.Type == "Hashtag" {
+			out = append(out, Hashtag{Href: tag.Href, Name: tag.Name})
+		}
+	}
+	return out
+}
+
+// ReferObjects replaces each object embedded in the object property that
+// keep refuses by its id, as the function ReferObjects does on a generated
+// value, and reports whether it changed anything. It must run before
+// Vocab is first called to have an effect on the generated value.
+func (d *Doc) ReferObjects(keep func(id *url.URL, o *Doc) bool) bool {
+	changed := false
+	refer := func(v any) any {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return v
+		}
+		id := refIRI(m)
+		if id == nil || keep(id, embeddedDoc(m)) {
+			return v
+		}
+		changed = true
+		return id.String()
+	}
+	switch v := d.m["object"].(type) {
+	case []any:
+		for i, e := range v {
+			v[i] = refer(e)
+		}
+	case map[string]any:
+		d.m["object"] = refer(v)
+	}
+	return changed
+}
+
+// knownType reports whether the vocabulary resolves a type of that name,
+// by asking it once per name (a small document of that type alone); the
+// answers are kept, for up to maxKnownTypes unknown names.
+func knownType(name string) bool {
+	if v, ok := knownTypes.Load(name); ok {
+		return v.(bool)
+	}
+	known := func() (ok bool) {
+		defer func() {
+			if recover() != nil {
+				ok = false
+			}
+		}()
+		t, err := streams.ToType(context.Background(), map[string]any{"@context": asContext, "type": name})
+		return err == nil && t != nil
+	}()
+	// The names the vocabulary knows are finitely many: they are always
+	// kept. Of the others, which a sender can invent without end, only
+	// the first maxKnownTypes are.
+	if known || knownTypesCount.Add(1) <= maxKnownTypes {
+		knownTypes.Store(name, known)
+	}
+	return known
+}
+
+const maxKnownTypes = 1024
+
+var (
+	knownTypes      sync.Map // type name → bool
+	knownTypesCount atomic.Int64
+)
