@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/slothpub/slothpub/actor"
 	"github.com/slothpub/slothpub/ap"
 	"github.com/slothpub/slothpub/store"
 	"github.com/slothpub/slothpub/store/worker"
@@ -58,25 +59,25 @@ func (o *Outbox) deliverJob(ctx context.Context, j *store.Job) error {
 	}
 	host := strings.ToLower(inbox.Host)
 	now := o.opts.Clock()
-	if until, ok := o.hosts.admit(host, now); !ok {
+	until, probe, ok := o.hosts.admit(host, now)
+	if !ok {
 		return worker.SnoozeUntil(until)
 	}
 	defer o.hosts.release(host)
-	from, err := o.actors.Get(ctx, d.From)
-	if errors.Is(err, store.ErrNotFound) {
-		return worker.Discard(err)
-	} else if err != nil {
-		return err
-	}
-	act, err := o.db.GetObject(ctx, d.Activity)
-	if errors.Is(err, store.ErrNotFound) {
-		return worker.Discard(err)
-	} else if err != nil {
+	from, act, err := o.load(ctx, d)
+	if err != nil {
+		if probe {
+			// No POST, so no outcome to close or reopen the breaker
+			// with: let the next delivery probe.
+			o.hosts.abandon(host)
+		}
 		return err
 	}
 	err = o.post(ctx, inbox, act.Data, from.Signer())
 	if ctx.Err() != nil {
-		o.hosts.abandon(host)
+		if probe {
+			o.hosts.abandon(host)
+		}
 		return ctx.Err() // shutting down or lease lost: the job is released
 	}
 	now = o.opts.Clock()
@@ -114,6 +115,24 @@ func (o *Outbox) deliverJob(ctx context.Context, j *store.Job) error {
 	}
 	o.log.InfoContext(ctx, "outbox: delivery will be retried", "activity", d.Activity, "inbox", d.Inbox, "attempt", j.Attempt, "at", at, "err", err)
 	return worker.RetryAt(at, err)
+}
+
+// load reads the sender and the stored activity of d; a missing one
+// discards the delivery.
+func (o *Outbox) load(ctx context.Context, d delivery) (*actor.Actor, *store.Object, error) {
+	from, err := o.actors.Get(ctx, d.From)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, worker.Discard(err)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	act, err := o.db.GetObject(ctx, d.Activity)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, worker.Discard(err)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	return from, act, nil
 }
 
 // maxRetryAfter caps what a peer's Retry-After may ask for.
@@ -234,24 +253,26 @@ const hostWait = 200 * time.Millisecond
 
 // admit takes a slot for a delivery to host, or says until when to wait:
 // while the breaker is open, until it may be probed; while a probe is in
-// flight, or every slot is taken, a moment.
-func (t *hostTable) admit(host string, now time.Time) (time.Time, bool) {
+// flight, or every slot is taken, a moment. probe reports that the
+// delivery admitted is the probe of a half-open breaker: its outcome
+// (succeeded, refused, failed), or abandon when it has none, must follow.
+func (t *hostTable) admit(host string, now time.Time) (until time.Time, probe, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := t.get(host)
 	if h.fails >= t.threshold {
 		switch {
 		case now.Before(h.openTill):
-			return h.openTill, false
+			return h.openTill, false, false
 		case h.probing:
-			return now.Add(hostWait), false
+			return now.Add(hostWait), false, false
 		}
-		h.probing = true // half open: this delivery is the probe
+		h.probing, probe = true, true // half open: this delivery is the probe
 	} else if h.inFlight >= t.limit {
-		return now.Add(hostWait + rand.N(hostWait)), false
+		return now.Add(hostWait + rand.N(hostWait)), false, false
 	}
 	h.inFlight++
-	return time.Time{}, true
+	return time.Time{}, probe, true
 }
 
 func (t *hostTable) release(host string) {
@@ -278,7 +299,8 @@ func (t *hostTable) refused(host string) {
 	h.fails, h.probing, h.cooldown = 0, false, t.cooldown
 }
 
-// abandon forgets a probe that did not finish (shutdown).
+// abandon forgets a probe that made no POST, or did not finish it
+// (shutdown).
 func (t *hostTable) abandon(host string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
