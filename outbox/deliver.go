@@ -172,18 +172,29 @@ func (o *Outbox) permanentFailure(d Delivery, err error) {
 }
 
 // orderWait is how long a delivery waits before it looks again at the
-// delivery it must follow, while that one is pending or in flight.
-const orderWait = 500 * time.Millisecond
+// delivery it must follow, while that one is pending or in flight;
+// fanoutOrderWait the same for a fan-out and the fan-out before it.
+const (
+	orderWait       = 500 * time.Millisecond
+	fanoutOrderWait = 100 * time.Millisecond
+)
 
 // waitForPrevious returns a snooze outcome while the delivery enqueued
 // before d to the same inbox with the same order key is not done: d then
 // waits for it (until its next attempt when it is waiting for a retry),
 // without using an attempt.
 func (o *Outbox) waitForPrevious(ctx context.Context, d delivery) (error, error) {
-	if d.After == 0 {
+	return o.waitForJob(ctx, d.After, orderWait)
+}
+
+// waitForJob returns a snooze outcome while the job id (0: none) is not
+// done: until its due time when that is later than wait from now, else
+// for wait.
+func (o *Outbox) waitForJob(ctx context.Context, id int64, wait time.Duration) (error, error) {
+	if id == 0 {
 		return nil, nil
 	}
-	prev, err := o.db.GetJob(ctx, d.After)
+	prev, err := o.db.GetJob(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil // pruned: long done
 	} else if err != nil {
@@ -193,11 +204,69 @@ func (o *Outbox) waitForPrevious(ctx context.Context, d delivery) (error, error)
 	case store.JobCompleted, store.JobDiscarded:
 		return nil, nil
 	case store.JobRetryable, store.JobAvailable:
-		if now := o.opts.Clock(); prev.RunAt.After(now.Add(orderWait)) {
-			return worker.SnoozeUntil(prev.RunAt.Add(orderWait)), nil
+		if now := o.opts.Clock(); prev.RunAt.After(now.Add(wait)) {
+			return worker.SnoozeUntil(prev.RunAt.Add(wait)), nil
 		}
 	}
-	return worker.Snooze(orderWait), nil
+	return worker.Snooze(wait), nil
+}
+
+// fanoutOrderKey names the value that holds the id of the last fan-out
+// job enqueued with an order key (see fanout.Order).
+func fanoutOrderKey(order string) string { return "slothpub:fanout-order:" + order }
+
+// orderedFanout is the payload of a fan-out job as PostTx enqueues it:
+// the fan-out, and the fan-out job enqueued before it with the same order
+// key, which it waits for.
+type orderedFanout struct {
+	fanout
+	After int64 `json:"after,omitempty"`
+}
+
+// enqueueFanout enqueues the fan-out f in tx, after the fan-out of the
+// activity posted before it with the same order key (the Create of a
+// note before its Update and its Delete, a Like before its Undo). The
+// order chain of each inbox is written by the fan-outs, as they enqueue
+// the deliveries; two fan-outs running at once would write it in the
+// order they happen to run, and an Update could reach an inbox before its
+// Create. Waiting for the fan-out before also lets an Update or Delete
+// read the whole reach of its object.
+func (o *Outbox) enqueueFanout(ctx context.Context, tx *store.Tx, f fanout) error {
+	of := orderedFanout{fanout: f}
+	chain := fanoutOrderKey(f.Order)
+	if prev, err := tx.GetValue(ctx, chain); err == nil {
+		of.After, _ = strconv.ParseInt(string(prev), 10, 64)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	payload, err := json.Marshal(of)
+	if err != nil {
+		return err
+	}
+	id, inserted, err := tx.Enqueue(ctx, FanoutKind, payload, &store.EnqueueOptions{UniqueKey: "fanout:" + f.Activity})
+	if err != nil {
+		return fmt.Errorf("outbox: enqueue fan-out: %w", err)
+	}
+	if !inserted {
+		return nil
+	}
+	return tx.PutValue(ctx, chain, []byte(strconv.FormatInt(id, 10)), o.opts.Clock().Add(orderHorizon))
+}
+
+// orderedFanoutJob runs the fan-out job j once the fan-out it must follow
+// (orderedFanout.After) is done, waiting without using an attempt.
+func (o *Outbox) orderedFanoutJob(ctx context.Context, j *store.Job) error {
+	var of struct {
+		After int64 `json:"after"`
+	}
+	if json.Unmarshal(j.Payload, &of) == nil { // else fanoutJob discards it
+		if wait, err := o.waitForJob(ctx, of.After, fanoutOrderWait); err != nil {
+			return err
+		} else if wait != nil {
+			return wait
+		}
+	}
+	return o.fanoutJob(ctx, j)
 }
 
 // hostTable is the per-host state of this process's deliveries: how many

@@ -822,6 +822,55 @@ func kindAndObject(t *testing.T, body []byte) (string, string) {
 	return a.Type, id
 }
 
+// The Create, Update and Delete of one note, posted back to back to a
+// host that is slow to answer the first, arrive in that order; twenty
+// notes at once, so that a race between them would show.
+func TestDeliveryOrder(t *testing.T) {
+	const notes = 20
+	for _, sk := range storeKinds {
+		t.Run(sk.name, func(t *testing.T) {
+			f := newDFix(t, dopts{sqlite: sk.sqlite, ob: outbox.Options{MaxAttempts: 5}})
+			var slow atomic.Bool
+			p := newPeer(t, f.net, "slow.example", func(_ int, w http.ResponseWriter, _ *http.Request) {
+				if slow.CompareAndSwap(false, true) {
+					time.Sleep(100 * time.Millisecond)
+				}
+				w.WriteHeader(http.StatusAccepted)
+			})
+			inbox := p.inbox("/users/bob/inbox")
+			bob := f.remote("http://slow.example/users/bob", inbox, "")
+			f.start(t)
+
+			now := time.Now()
+			var ids []string
+			for i := range notes {
+				id := iri(fmt.Sprintf("%s/statuses/n%d", f.alice.IRI(), i))
+				ids = append(ids, id.String())
+				n1 := ap.NewNote(id, f.alice.IRI(), "first", now)
+				ap.SetTo(n1, bob)
+				f.post(t, ap.NewCreate(nil, f.alice.IRI(), n1))
+				n2 := ap.NewNote(id, f.alice.IRI(), "edited", now)
+				ap.SetTo(n2, bob)
+				f.post(t, ap.NewUpdate(nil, f.alice.IRI(), n2))
+				del := ap.NewDelete(nil, f.alice.IRI(), ap.NewTombstone(id, "Note", now))
+				ap.SetTo(del, bob)
+				f.post(t, del)
+			}
+			f.settle(t)
+
+			seen := map[string][]string{}
+			for _, h := range p.posts() {
+				typ, obj := kindAndObject(t, h.body)
+				seen[obj] = append(seen[obj], typ)
+			}
+			assert.Equal(t, 3*notes, p.count("/users/bob/inbox"))
+			for _, id := range ids {
+				assert.Equal(t, []string{"Create", "Update", "Delete"}, seen[id], id)
+			}
+		})
+	}
+}
+
 // At most MaxPerHost deliveries to one host are in flight at once; the
 // others wait without using attempts.
 func TestDeliveryPerHostLimit(t *testing.T) {

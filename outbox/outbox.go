@@ -3,7 +3,6 @@ package outbox
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -168,7 +167,7 @@ func New(db *store.DB, actors *actor.Directory, tr ap.Transport, resolver ActorR
 		o.log = slog.Default()
 	}
 	o.hosts = newHostTable(o.opts.MaxPerHost, o.opts.BreakerThreshold, o.opts.BreakerCooldown)
-	o.opts.Worker.Handle(FanoutKind, o.fanoutJob)
+	o.opts.Worker.Handle(FanoutKind, o.orderedFanoutJob)
 	o.opts.Worker.Handle(DeliverKind, o.deliverJob)
 	return o, nil
 }
@@ -259,12 +258,8 @@ func (o *Outbox) PostTx(ctx context.Context, tx *store.Tx, from *actor.Actor, ac
 			return nil, fmt.Errorf("outbox: outbox collection: %w", err)
 		}
 	}
-	payload, err := json.Marshal(newFanout(o, from, activity, recipients))
-	if err != nil {
+	if err := o.enqueueFanout(ctx, tx, newFanout(o, from, activity, recipients)); err != nil {
 		return nil, err
-	}
-	if _, _, err := tx.Enqueue(ctx, FanoutKind, payload, &store.EnqueueOptions{UniqueKey: "fanout:" + id.String()}); err != nil {
-		return nil, fmt.Errorf("outbox: enqueue fan-out: %w", err)
 	}
 	return id, nil
 }
