@@ -175,6 +175,11 @@ func (d *Doc) Type() string {
 	return ""
 }
 
+// Known reports whether the vocabulary resolves the document's type (one
+// of its types is an extension type ParseMap reads, or a type of the
+// vocabulary): whether Vocab can build a value of that type.
+func (d *Doc) Known() bool { return resolvable(d.m) }
+
 // values returns the values of property key as a list (a single value is
 // a list of one). Embedded objects of no type the vocabulary resolves are
 // left out, as the vocabulary leaves them out, so that the view and the

@@ -14,14 +14,19 @@ import (
 	"github.com/slothpub/slothpub/httpsig"
 )
 
-// Activity is an authenticated, parsed incoming activity.
+// Activity is an authenticated incoming activity, read through the fast
+// view (ap.Doc); the generated vocabulary value is built on demand
+// (Vocab).
 type Activity struct {
 	// ID is the activity's id; for an activity sent without one, a
 	// "urn:sha256:" name derived from its body.
 	ID    *url.URL
-	Type  string     // its type name, e.g. "Follow"
-	Actor *url.URL   // the actor, proven by the signature
-	Value vocab.Type // the parsed activity
+	Type  string   // its type name, e.g. "Follow" (an extension type's own name, e.g. "QuoteRequest")
+	Actor *url.URL // the actor, proven by the signature
+	// Doc is the activity as decoded, with the embedded copies of objects
+	// the actor cannot vouch for replaced by their ids. Listeners must
+	// not change it.
+	Doc *ap.Doc
 	// Raw is the body as received, except that embedded copies of objects
 	// the actor cannot vouch for are replaced by their ids.
 	Raw []byte
@@ -34,6 +39,11 @@ type Activity struct {
 	answers []*actor.Actor // for an Accept or Reject: the local followers it answers, once admitted
 	local   bool           // one of our own, delivered in process (outbox.Options.LocalInbox)
 }
+
+// Vocab returns the activity as a generated vocabulary value, built from
+// Doc on the first call (ap.Doc.Vocab). Reading it through Doc and the ap
+// readers is cheaper and enough for most listeners.
+func (a *Activity) Vocab(ctx context.Context) (vocab.Type, error) { return a.Doc.Vocab(ctx) }
 
 // Listener handles one incoming activity, after the 202, from the
 // processing job. An error whose ap status is 5xx (or that carries none)
@@ -56,13 +66,21 @@ func (h *Handler) On(typeName string, fn Listener) {
 	h.listeners[typeName] = append(h.listeners[typeName], fn)
 }
 
-// OnType registers fn for every activity whose parsed value is a T, for
-// instance vocab.ActivityStreamsFollow:
+// OnType registers fn for every activity whose generated value is a T,
+// for instance vocab.ActivityStreamsFollow:
 //
 //	inbox.OnType(h, func(ctx context.Context, a *inbox.Activity, f vocab.ActivityStreamsFollow) error { ... })
+//
+// It builds the generated value of every activity (see Activity.Vocab);
+// On with a type name and the ap.Doc readers costs less. An activity the
+// vocabulary cannot read is not a T.
 func OnType[T vocab.Type](h *Handler, fn func(ctx context.Context, a *Activity, v T) error) {
 	h.On("", func(ctx context.Context, a *Activity) error {
-		if v, ok := a.Value.(T); ok {
+		v, err := a.Vocab(ctx)
+		if err != nil {
+			return nil
+		}
+		if v, ok := v.(T); ok {
 			return fn(ctx, a, v)
 		}
 		return nil
@@ -72,8 +90,8 @@ func OnType[T vocab.Type](h *Handler, fn func(ctx context.Context, a *Activity, 
 // newActivity checks what the signature proves against what the activity
 // claims: it must have an id and exactly one actor, the signer must speak for
 // that actor and the id must share the actor's origin.
-func newActivity(v vocab.Type, raw []byte, sig *httpsig.Result, receiver *actor.Actor) (*Activity, error) {
-	id := ap.ID(v)
+func newActivity(d *ap.Doc, raw []byte, sig *httpsig.Result, receiver *actor.Actor) (*Activity, error) {
+	id := d.ID()
 	anonymous := id == nil
 	if anonymous {
 		// Some servers send transient activities without an id (GoToSocial
@@ -81,7 +99,7 @@ func newActivity(v vocab.Type, raw []byte, sig *httpsig.Result, receiver *actor.
 		sum := sha256.Sum256(raw)
 		id = &url.URL{Scheme: "urn", Opaque: "sha256:" + hex.EncodeToString(sum[:])}
 	}
-	actors := ap.Actors(v)
+	actors := d.Actors()
 	if len(actors) != 1 {
 		return nil, ap.Errorf(http.StatusBadRequest, "activity must have exactly one actor", nil)
 	}
@@ -92,7 +110,7 @@ func newActivity(v vocab.Type, raw []byte, sig *httpsig.Result, receiver *actor.
 	if !anonymous && !ap.SameOrigin(id, a) {
 		return nil, ap.Errorf(http.StatusForbidden, "activity id and actor have different origins", nil)
 	}
-	return &Activity{ID: id, Type: v.GetTypeName(), Actor: a, Value: v, Raw: raw, Signature: sig, Receiver: receiver}, nil
+	return &Activity{ID: id, Type: d.Type(), Actor: a, Doc: d, Raw: raw, Signature: sig, Receiver: receiver}, nil
 }
 
 // admit runs the checks that need the store but no network, before the
@@ -131,12 +149,12 @@ func (h *Handler) admit(ctx context.Context, act *Activity) error {
 // the copy of object id: the object must share actor's origin, and so must
 // every attributedTo it names (FEP-fe34). Any other copy is unverified; it
 // is replaced by a reference, and the object is fetched from its origin.
-func vouchesFor(actor *url.URL) func(id *url.URL, v vocab.Type) bool {
-	return func(id *url.URL, v vocab.Type) bool {
+func vouchesFor(actor *url.URL) func(id *url.URL, o *ap.Doc) bool {
+	return func(id *url.URL, o *ap.Doc) bool {
 		if !ap.SameOrigin(id, actor) {
 			return false
 		}
-		for _, by := range ap.AttributedTo(v) {
+		for _, by := range o.AttributedTo() {
 			if !ap.SameOrigin(by, id) {
 				return false
 			}
@@ -146,18 +164,18 @@ func vouchesFor(actor *url.URL) func(id *url.URL, v vocab.Type) bool {
 }
 
 // distrust replaces the embedded objects the activity's actor cannot
-// vouch for by references to their ids, in both the parsed value and the
-// raw document: what is stored and what listeners see never carries an
+// vouch for by references to their ids, in both the decoded document and
+// the raw one: what is stored and what listeners see never carries an
 // unverified copy of someone else's object.
 //
 // The raw document keeps the bytes received for everything else: the
-// vocabulary's round trip is lossy (see ap.EmbeddedJSON), so it is used
-// only for a document whose object cannot be found in the JSON itself.
+// decoded document is encoded again only for a document whose object
+// cannot be found in the JSON itself.
 func (a *Activity) distrust() error {
 	keep := vouchesFor(a.Actor)
 	var refused []*url.URL
-	if !ap.ReferObjects(a.Value, func(id *url.URL, v vocab.Type) bool {
-		if keep(id, v) {
+	if !a.Doc.ReferObjects(func(id *url.URL, o *ap.Doc) bool {
+		if keep(id, o) {
 			return true
 		}
 		refused = append(refused, id)
@@ -167,7 +185,7 @@ func (a *Activity) distrust() error {
 	}
 	raw, err := ap.ReferJSON(a.Raw, refused)
 	if err != nil {
-		if raw, err = ap.Serialize(a.Value); err != nil {
+		if raw, err = a.Doc.JSON(); err != nil {
 			return ap.Errorf(http.StatusBadRequest, "activity cannot be serialised", err)
 		}
 	}

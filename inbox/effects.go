@@ -83,7 +83,7 @@ func (h *Handler) localActor(ctx context.Context, iri *url.URL) (*actor.Actor, e
 }
 
 func (h *Handler) onFollow(ctx context.Context, tx *store.Tx, a *Activity) error {
-	ids, _ := ap.ObjectRefs(a.Value)
+	ids, _ := a.Doc.ObjectRefs()
 	if len(ids) != 1 {
 		return ap.Errorf(http.StatusBadRequest, "Follow must have exactly one object", nil)
 	}
@@ -94,7 +94,11 @@ func (h *Handler) onFollow(ctx context.Context, tx *store.Tx, a *Activity) error
 	if h.opts.ManualApproval {
 		return ignoreExists(tx.AddItem(ctx, FollowRequests(local), a.ID.String()))
 	}
-	return h.answerFollow(ctx, tx, local, a.Actor, a.Value, true)
+	follow, err := a.Vocab(ctx)
+	if err != nil {
+		return err
+	}
+	return h.answerFollow(ctx, tx, local, a.Actor, follow, true)
 }
 
 // answerFollow records follower as following local (when accepted) and
@@ -174,9 +178,9 @@ func (h *Handler) AnswerFollowRequest(ctx context.Context, local *actor.Actor, f
 // local actor at all: one that does and matches nothing is a forgery (or
 // stale) and is refused before anything is stored.
 func (h *Handler) answeredFollows(ctx context.Context, tx store.Store, a *Activity) (locals []*actor.Actor, claimed bool, err error) {
-	ids, vals := ap.ObjectRefs(a.Value)
-	for _, v := range ap.EmbeddedObjects(a.Value) {
-		if ap.ID(v) == nil { // some servers embed the Follow without its id
+	ids, vals := a.Doc.ObjectRefs()
+	for _, v := range a.Doc.EmbeddedObjects() {
+		if v.ID() == nil { // some servers embed the Follow without its id
 			ids, vals = append(ids, nil), append(vals, v)
 		}
 	}
@@ -190,7 +194,7 @@ func (h *Handler) answeredFollows(ctx context.Context, tx store.Store, a *Activi
 				return nil, false, err
 			}
 		}
-		if !follows && vals[i] != nil && vals[i].GetTypeName() == "Follow" {
+		if !follows && vals[i] != nil && vals[i].Type() == "Follow" {
 			la, follows, err = h.answersPendingFollow(ctx, tx, a, vals[i])
 			if err != nil {
 				return nil, false, err
@@ -218,11 +222,11 @@ func (h *Handler) answersStoredFollow(ctx context.Context, tx store.Store, id *u
 	if !o.Local || o.Type != "Follow" {
 		return nil, false, nil
 	}
-	follow, err := ap.Parse(ctx, o.Data)
+	follow, err := ap.Decode(o.Data)
 	if err != nil {
 		return nil, true, fmt.Errorf("inbox: stored follow %s: %w", id, err)
 	}
-	followers, objs := ap.Actors(follow), ap.Objects(follow)
+	followers, objs := follow.Actors(), follow.Objects()
 	if len(followers) != 1 || len(objs) != 1 || objs[0].String() != answerer {
 		return nil, true, nil
 	}
@@ -242,13 +246,13 @@ func (h *Handler) answersStoredFollow(ctx context.Context, tx store.Store, id *u
 // must be a local actor with a pending Follow of the answerer. Candidates
 // for the follower are the Follow's actor, the owner of the personal inbox
 // and the local actors the answer is addressed to.
-func (h *Handler) answersPendingFollow(ctx context.Context, tx store.Store, a *Activity, follow vocab.Type) (la *actor.Actor, follows bool, err error) {
+func (h *Handler) answersPendingFollow(ctx context.Context, tx store.Store, a *Activity, follow *ap.Doc) (la *actor.Actor, follows bool, err error) {
 	answerer := a.Actor.String()
-	if objs := ap.Objects(follow); len(objs) > 1 || (len(objs) == 1 && objs[0].String() != answerer) {
+	if objs := follow.Objects(); len(objs) > 1 || (len(objs) == 1 && objs[0].String() != answerer) {
 		return nil, false, nil // a Follow of someone else: not an answer by this actor
 	}
 	var candidates []*url.URL
-	for _, f := range ap.Actors(follow) {
+	for _, f := range follow.Actors() {
 		if h.actors.IsLocal(f) {
 			follows = true
 			candidates = append(candidates, f)
@@ -257,7 +261,7 @@ func (h *Handler) answersPendingFollow(ctx context.Context, tx store.Store, a *A
 	if a.Receiver != nil {
 		candidates = append(candidates, a.Receiver.IRI())
 	}
-	candidates = append(candidates, ap.Recipients(a.Value)...)
+	candidates = append(candidates, a.Doc.Recipients()...)
 	for _, c := range candidates {
 		local, err := h.localActor(ctx, c)
 		if err != nil {
@@ -327,12 +331,12 @@ func (h *Handler) onAcceptReject(ctx context.Context, tx store.Store, a *Activit
 // undoneActivities returns what an Undo undoes: for each object, what we
 // received earlier under its id, else the copy the Undo embeds; nil for
 // one never seen. It fails with 403 when one is not the Undo's actor's.
-func undoneActivities(ctx context.Context, tx store.Store, a *Activity) (ids []*url.URL, undone []vocab.Type, err error) {
-	ids, undone = ap.ObjectRefs(a.Value)
+func undoneActivities(ctx context.Context, tx store.Store, a *Activity) (ids []*url.URL, undone []*ap.Doc, err error) {
+	ids, undone = a.Doc.ObjectRefs()
 	for i, id := range ids {
 		if stored, err := tx.GetObject(ctx, id.String()); err == nil && !stored.Local {
 			// Prefer what we received earlier over what the Undo embeds.
-			if v, err := ap.Parse(ctx, stored.Data); err == nil {
+			if v, err := ap.Decode(stored.Data); err == nil {
 				undone[i] = v
 			}
 		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -341,7 +345,7 @@ func undoneActivities(ctx context.Context, tx store.Store, a *Activity) (ids []*
 		if undone[i] == nil {
 			continue
 		}
-		if as := ap.Actors(undone[i]); len(as) != 1 || as[0].String() != a.Actor.String() {
+		if as := undone[i].Actors(); len(as) != 1 || as[0].String() != a.Actor.String() {
 			return nil, nil, ap.Errorf(http.StatusForbidden, "an actor can only undo its own activities", nil)
 		}
 	}
@@ -356,7 +360,7 @@ func undoneActivities(ctx context.Context, tx store.Store, a *Activity) (ids []*
 func (h *Handler) checkOwnership(ctx context.Context, tx store.Store, a *Activity) error {
 	switch a.Type {
 	case "Create", "Update":
-		ids, vals := ap.ObjectRefs(a.Value)
+		ids, vals := a.Doc.ObjectRefs()
 		for i, id := range ids {
 			if err := checkAuthor(a, id, vals[i]); err != nil {
 				return err
@@ -368,7 +372,7 @@ func (h *Handler) checkOwnership(ctx context.Context, tx store.Store, a *Activit
 			}
 		}
 	case "Delete":
-		ids, _ := ap.ObjectRefs(a.Value)
+		ids, _ := a.Doc.ObjectRefs()
 		for _, id := range ids {
 			if _, err := ownedForDelete(ctx, tx, id, a.Actor); err != nil {
 				return err
@@ -383,11 +387,11 @@ func (h *Handler) checkOwnership(ctx context.Context, tx store.Store, a *Activit
 
 // checkAuthor refuses an embedded object that names authors other than
 // the activity's actor (an actor updating itself names none).
-func checkAuthor(a *Activity, id *url.URL, v vocab.Type) error {
+func checkAuthor(a *Activity, id *url.URL, v *ap.Doc) error {
 	if v == nil || id.String() == a.Actor.String() {
 		return nil
 	}
-	if authors := ap.AttributedTo(v); len(authors) > 0 && !containsIRI(authors, a.Actor) {
+	if authors := v.AttributedTo(); len(authors) > 0 && !containsIRI(authors, a.Actor) {
 		return ap.Errorf(http.StatusForbidden, "object is attributed to someone else", nil)
 	}
 	return nil
@@ -433,12 +437,12 @@ func (h *Handler) onUndo(ctx context.Context, tx store.Store, a *Activity) error
 		if undone == nil {
 			continue // never seen it: nothing to undo
 		}
-		objs, _ := ap.ObjectRefs(undone)
+		objs, _ := undone.ObjectRefs()
 		if len(objs) != 1 {
 			continue
 		}
 		var err error
-		switch undone.GetTypeName() {
+		switch undone.Type() {
 		case "Follow":
 			var local *actor.Actor
 			if local, err = h.localActor(ctx, objs[0]); err == nil && local != nil {
@@ -467,7 +471,7 @@ func (h *Handler) onUndo(ctx context.Context, tx store.Store, a *Activity) error
 // actor as its author; one of another origin was replaced by its IRI
 // (distrust) and, like any given by IRI, is fetched from its origin.
 func (h *Handler) onCreateUpdate(ctx context.Context, tx store.Store, a *Activity) error {
-	ids, vals := ap.ObjectRefs(a.Value)
+	ids, vals := a.Doc.ObjectRefs()
 	for i, id := range ids {
 		v := vals[i]
 		if v == nil {
@@ -489,11 +493,11 @@ func (h *Handler) onCreateUpdate(ctx context.Context, tx store.Store, a *Activit
 		data, ok := ap.EmbeddedJSON(a.Raw, id.String())
 		var err error
 		if !ok {
-			if data, err = ap.Serialize(v); err != nil {
+			if data, err = v.JSON(); err != nil {
 				return ap.Errorf(http.StatusBadRequest, "object cannot be serialised", err)
 			}
 		}
-		obj := &store.Object{IRI: id.String(), Type: v.GetTypeName(), Actor: owner, Data: data}
+		obj := &store.Object{IRI: id.String(), Type: v.Type(), Actor: owner, Data: data}
 		if a.Type == "Create" {
 			err = ignoreExists(tx.CreateObject(ctx, obj))
 		} else {
@@ -541,7 +545,7 @@ func (h *Handler) addToTimelines(ctx context.Context, tx store.Store, a *Activit
 		targets[a.Receiver.IRI().String()] = true
 	}
 	broadcast := false
-	for _, r := range ap.Recipients(a.Value) {
+	for _, r := range a.Doc.Recipients() {
 		if ap.IsPublic(r.String()) || r.Path == a.Actor.Path+"/followers" && ap.SameOrigin(r, a.Actor) {
 			broadcast = true
 			continue
@@ -570,7 +574,7 @@ func (h *Handler) addToTimelines(ctx context.Context, tx store.Store, a *Activit
 
 // onReaction records a Like (or similar) of a local object.
 func (h *Handler) onReaction(ctx context.Context, tx store.Store, a *Activity, coll func(string) string) error {
-	ids, _ := ap.ObjectRefs(a.Value)
+	ids, _ := a.Doc.ObjectRefs()
 	for _, id := range ids {
 		o, err := tx.GetObject(ctx, id.String())
 		if errors.Is(err, store.ErrNotFound) {
@@ -598,7 +602,7 @@ func (h *Handler) onAnnounce(ctx context.Context, tx store.Store, a *Activity) e
 }
 
 func (h *Handler) onDelete(ctx context.Context, tx store.Store, a *Activity) error {
-	ids, _ := ap.ObjectRefs(a.Value)
+	ids, _ := a.Doc.ObjectRefs()
 	for _, id := range ids {
 		if id.String() == a.Actor.String() {
 			if err := h.forgetActor(ctx, tx, a.Actor.String()); err != nil {

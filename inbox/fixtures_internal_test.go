@@ -51,7 +51,11 @@ func TestRealWorldActivities(t *testing.T) {
 			if as := ap.Actors(v); len(as) > 0 {
 				owner = as[0].String()
 			}
-			act, err := newActivity(v, raw, &httpsig.Result{Owner: owner}, nil)
+			d, err := ap.Decode(raw)
+			if err != nil {
+				t.Fatalf("Parse accepts what Decode refuses: %v", err)
+			}
+			act, err := newActivity(d, raw, &httpsig.Result{Owner: owner}, nil)
 			if err != nil {
 				if s := ap.StatusOf(err); s < 400 || s >= 500 {
 					t.Fatalf("checks: %v", err)

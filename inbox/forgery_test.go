@@ -153,7 +153,7 @@ func TestAnnounceOfForgedCopyKeepsOnlyTheVerifiedCopy(t *testing.T) {
 	var seenEmbedded int
 	r.b.Inbox.On("Announce", func(ctx context.Context, a *inbox.Activity) error {
 		seen = bytes.Clone(a.Raw)
-		seenEmbedded = len(ap.EmbeddedObjects(a.Value))
+		seenEmbedded = len(a.Doc.EmbeddedObjects())
 		return nil
 	})
 

@@ -218,14 +218,15 @@ func (h *Handler) serve(r *http.Request) error {
 		}
 		return ap.Errorf(http.StatusUnauthorized, "signature verification failed", err)
 	}
-	v, err := ap.Parse(ctx, body)
+	d, err := ap.Decode(body)
 	if err != nil {
-		if ap.StatusOf(err) == http.StatusInternalServerError {
-			return ap.Errorf(http.StatusBadRequest, "malformed activity", err)
-		}
 		return err
 	}
-	act, err := newActivity(v, body, res, receiver)
+	if !d.Known() {
+		return ap.Errorf(http.StatusUnprocessableEntity, "unsupported type",
+			fmt.Errorf("%w: %v", ap.ErrUnsupportedType, d.Get("type")))
+	}
+	act, err := newActivity(d, body, res, receiver)
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,7 @@ func (h *Handler) load(ctx context.Context, p jobPayload) (*Activity, error) {
 	if o.Type == "Tombstone" {
 		return nil, fmt.Errorf("inbox: stored activity %s was deleted: %w", p.ID, store.ErrNotFound)
 	}
-	v, err := ap.Parse(ctx, o.Data)
+	d, err := ap.Decode(o.Data)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: stored activity %s: %w", p.ID, err)
 	}
@@ -94,12 +94,12 @@ func (h *Handler) load(ctx context.Context, p jobPayload) (*Activity, error) {
 			return nil, fmt.Errorf("inbox: receiver of %s: %w", p.ID, err)
 		}
 	}
-	acts := ap.Actors(v)
+	acts := d.Actors()
 	if len(acts) != 1 {
 		return nil, fmt.Errorf("inbox: stored activity %s has %d actors", p.ID, len(acts))
 	}
 	sig := &httpsig.Result{KeyID: p.KeyID, Owner: p.Owner, Algorithm: p.Algorithm, Scheme: p.Scheme, Created: p.Signed}
-	return &Activity{ID: id, Type: v.GetTypeName(), Actor: acts[0], Value: v, Raw: o.Data, Signature: sig,
+	return &Activity{ID: id, Type: d.Type(), Actor: acts[0], Doc: d, Raw: o.Data, Signature: sig,
 		Receiver: receiver, local: h.actors.IsLocal(id)}, nil
 }
 
@@ -224,7 +224,7 @@ func (h *Handler) prefetch(ctx context.Context, a *Activity) {
 		return
 	}
 	var iris []*url.URL
-	ids, vals := ap.ObjectRefs(a.Value)
+	ids, vals := a.Doc.ObjectRefs()
 	switch a.Type {
 	case "Announce":
 		iris = ids
