@@ -210,13 +210,14 @@ func (o *Outbox) fanoutStep(ctx context.Context, from *actor.Actor, f *fanout, p
 	enqueued := 0
 	err = o.db.Update(ctx, func(tx *store.Tx) error {
 		enqueued = 0
+		blocked := map[string]bool{} // hosts of this step: domain blocked or not
 		for _, l := range learned {
 			if err := tx.PutValue(ctx, inboxCacheKey(l.actor), []byte(l.inbox), o.opts.Clock().Add(inboxCacheTTL)); err != nil {
 				return err
 			}
 		}
 		for _, t := range targets {
-			ok, err := o.enqueueDelivery(ctx, tx, from, f, t)
+			ok, err := o.enqueueDelivery(ctx, tx, f, t, blocked)
 			if err != nil {
 				return err
 			}
@@ -258,15 +259,24 @@ func orderChainKey(order, inbox string) string {
 // several followers), the inbox is gone, or its host or actor is blocked.
 // It records the delivery for its status, the reach of the activity's
 // objects and the order chain of the inbox. ok reports whether a job was
-// enqueued.
-func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, from *actor.Actor, f *fanout, t target) (ok bool, err error) {
+// enqueued. blocked remembers, for the unit, which hosts are domain
+// blocked: a step reads each host's block once, not once per inbox.
+func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, f *fanout, t target, blocked map[string]bool) (ok bool, err error) {
 	u, err := url.Parse(t.inbox)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		o.log.WarnContext(ctx, "outbox: skipping inbox that is not an http(s) URL", "inbox", t.inbox)
 		return false, nil
 	}
-	if blocked, err := tx.HasItem(ctx, store.DomainBlocksCollection, strings.ToLower(u.Host)); err != nil || blocked {
-		return false, err
+	host := strings.ToLower(u.Host)
+	isBlocked, known := blocked[host]
+	if !known {
+		if isBlocked, err = tx.HasItem(ctx, store.DomainBlocksCollection, host); err != nil {
+			return false, err
+		}
+		blocked[host] = isBlocked
+	}
+	if isBlocked {
+		return false, nil
 	}
 	if _, err := tx.GetValue(ctx, goneKey(t.inbox)); err == nil {
 		return false, nil
@@ -328,30 +338,56 @@ func goneKey(inbox string) string { return "slothpub:gone-inbox:" + inbox }
 // inbox cache or, on a miss, through the resolver within ResolveTimeout.
 // The sender and the actors it blocks are left out, and so are those that
 // cannot be resolved (gone, a collection, offline: logged); learned holds
-// the resolutions to cache.
+// the resolutions to cache. What the store knows (blocks, cached inboxes)
+// is read for the whole batch in one read unit, not one per actor.
 func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string) (targets, learned []target, err error) {
 	if len(actors) == 0 {
 		return nil, nil, nil
 	}
-	rctx, cancel := context.WithTimeout(ctx, o.opts.ResolveTimeout)
-	defer cancel()
-	rctx = ap.WithFetchDeadline(rctx, time.Now().Add(o.opts.ResolveTimeout))
 	blocks := store.BlocksCollection(from.IRI().String())
 	self := from.IRI().String()
-	for _, a := range actors {
-		if a == self {
-			continue
+	// cand is an actor to deliver to, with its cached inbox, if any.
+	type cand struct {
+		iri   string
+		u     *url.URL
+		local bool
+		inbox string
+	}
+	var cands []cand
+	err = o.db.View(ctx, func(tx *store.Tx) error {
+		cands = cands[:0]
+		for _, a := range actors {
+			if a == self {
+				continue
+			}
+			if blocked, err := tx.HasItem(ctx, blocks, a); err != nil {
+				return err
+			} else if blocked {
+				continue
+			}
+			u, err := url.Parse(a)
+			if err != nil {
+				continue
+			}
+			c := cand{iri: a, u: u, local: o.actors.IsLocal(u)}
+			if !c.local {
+				if in, err := tx.GetValue(ctx, inboxCacheKey(a)); err == nil {
+					c.inbox = string(in)
+				} else if !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			}
+			cands = append(cands, c)
 		}
-		if blocked, err := o.db.HasItem(ctx, blocks, a); err != nil {
-			return nil, nil, err
-		} else if blocked {
-			continue
-		}
-		u, err := url.Parse(a)
-		if err != nil {
-			continue
-		}
-		if o.actors.IsLocal(u) {
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var rctx context.Context
+	for _, c := range cands {
+		a := c.iri
+		if c.local {
 			la, err := o.actors.ByIRI(ctx, a)
 			if err != nil {
 				o.log.DebugContext(ctx, "outbox: skipping local recipient", "recipient", a, "err", err)
@@ -360,13 +396,17 @@ func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string
 			targets = append(targets, target{inbox: la.Inbox().String(), actor: a})
 			continue
 		}
-		if in, err := o.db.GetValue(ctx, inboxCacheKey(a)); err == nil {
-			targets = append(targets, target{inbox: string(in), actor: a})
+		if c.inbox != "" {
+			targets = append(targets, target{inbox: c.inbox, actor: a})
 			continue
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return nil, nil, err
 		}
-		ra, err := o.resolver.Actor(rctx, u)
+		if rctx == nil {
+			var cancel context.CancelFunc
+			rctx, cancel = context.WithTimeout(ctx, o.opts.ResolveTimeout)
+			defer cancel()
+			rctx = ap.WithFetchDeadline(rctx, time.Now().Add(o.opts.ResolveTimeout))
+		}
+		ra, err := o.resolver.Actor(rctx, c.u)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
