@@ -13,6 +13,7 @@ require (
 )
 
 require (
+	code.superseriousbusiness.org/httpsig v1.4.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect

@@ -2,6 +2,7 @@ package ap
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"testing"
 )
@@ -40,4 +41,39 @@ func BenchmarkPrecheckDeep(b *testing.B) {
 			b.Fatal("deep document accepted")
 		}
 	}
+}
+
+// BenchmarkDecodeCreateNote measures the fast view's Decode of the real
+// Mastodon Create(Note), next to encoding/json decoding the same body into
+// a map (the floor's part) and to EmbeddedJSON cutting its Note out.
+func BenchmarkDecodeCreateNote(b *testing.B) {
+	data := fixtureBody(b, filepath.Join(fixtures, "activities/mastodon-create-note-1.json"))
+	b.Run("Decode", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := Decode(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json.Unmarshal", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var m map[string]any
+			if err := json.Unmarshal(data, &m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("EmbeddedJSON", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := EmbeddedJSON(data, "https://mastodon.madrid/users/felix/statuses/107224289116410645"); !ok {
+				b.Fatal("not found")
+			}
+		}
+	})
 }

@@ -67,30 +67,68 @@ func memberID(m json.RawMessage) (string, map[string]json.RawMessage) {
 // received, with the activity's @context added when the object has none of
 // its own. It reports false when raw embeds no such object.
 func EmbeddedJSON(raw []byte, id string) ([]byte, bool) {
-	var doc map[string]json.RawMessage
-	if json.Unmarshal(raw, &doc) != nil {
+	// One pass over the bytes (see jsonscan.go); a member given twice
+	// counts as its last occurrence, as encoding/json decodes it.
+	var context, object []byte
+	if !eachMember(raw, func(key, value []byte) {
+		switch {
+		case keyIs(key, "@context"):
+			context = value
+		case keyIs(key, "object"):
+			object = value
+		}
+	}) || object == nil {
 		return nil, false
 	}
-	members, _, err := embeddedMembers(doc)
-	if err != nil {
-		return nil, false
+	var found []byte
+	var own bool // the object has its own @context
+	check := func(m []byte) {
+		if found != nil || len(m) == 0 || m[0] != '{' {
+			return
+		}
+		var mid string
+		var hasID, hasContext bool
+		if !eachMember(m, func(key, value []byte) {
+			switch {
+			case keyIs(key, "id"):
+				mid, hasID = stringValue(value)
+			case keyIs(key, "@context"):
+				hasContext = true
+			}
+		}) || !hasID || mid == "" || !sameIRI(mid, id) {
+			return
+		}
+		found, own = m, hasContext
 	}
-	for _, m := range members {
-		mid, obj := memberID(m)
-		if mid == "" || !sameIRI(mid, id) {
-			continue
-		}
-		if _, has := obj["@context"]; has || doc["@context"] == nil {
-			return bytes.Clone(bytes.TrimSpace(m)), true
-		}
-		obj["@context"] = doc["@context"]
-		out, err := marshalRaw(obj)
-		if err != nil {
+	if object[0] == '[' {
+		if !eachElement(object, check) {
 			return nil, false
 		}
-		return out, true
+	} else {
+		check(object)
 	}
-	return nil, false
+	if found == nil {
+		return nil, false
+	}
+	var out []byte
+	if own || context == nil || string(context) == "null" {
+		out = bytes.Clone(found)
+	} else {
+		// The activity's @context, first, then the object's members as
+		// received.
+		rest := found[skipSpace(found, 1):]
+		out = make([]byte, 0, len(found)+len(context)+14)
+		out = append(out, `{"@context":`...)
+		out = append(out, context...)
+		if rest[0] != '}' {
+			out = append(out, ',')
+		}
+		out = append(out, rest...)
+	}
+	if !json.Valid(out) {
+		return nil, false
+	}
+	return out, true
 }
 
 // ReferJSON returns the activity document raw with each object embedded in

@@ -3,6 +3,7 @@ package ap
 import (
 	"encoding/json"
 	"net/url"
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -61,4 +62,106 @@ func TestReferJSON(t *testing.T) {
 	assert.ErrorIs(t, err, errNoObject)
 	_, err = ReferJSON([]byte(`not json`), []*url.URL{note})
 	assert.Error(t, err)
+}
+
+// embeddedOracle is what EmbeddedJSON must return, decoded: the first
+// member of the top-level object with that id, the activity's @context
+// added when it has none, read with encoding/json.
+func embeddedOracle(raw []byte, id string) (map[string]any, bool) {
+	var doc map[string]any
+	if json.Unmarshal(raw, &doc) != nil {
+		return nil, false
+	}
+	members, ok := doc["object"].([]any)
+	if !ok {
+		members = []any{doc["object"]}
+	}
+	for _, m := range members {
+		obj, ok := m.(map[string]any)
+		if !ok {
+			continue
+		}
+		if mid, ok := obj["id"].(string); !ok || mid == "" || !sameIRI(mid, id) {
+			continue
+		}
+		if _, has := obj["@context"]; !has && doc["@context"] != nil {
+			obj["@context"] = doc["@context"]
+		}
+		return obj, true
+	}
+	return nil, false
+}
+
+// checkEmbedded compares EmbeddedJSON with the oracle for every id the
+// document's object names.
+func checkEmbedded(t *testing.T, raw []byte) {
+	t.Helper()
+	var doc map[string]any
+	if json.Unmarshal(raw, &doc) != nil {
+		return
+	}
+	ids := []string{"https://a.example/notes/1", ""}
+	members, ok := doc["object"].([]any)
+	if !ok {
+		members = []any{doc["object"]}
+	}
+	for _, m := range members {
+		if obj, ok := m.(map[string]any); ok {
+			if id, ok := obj["id"].(string); ok {
+				ids = append(ids, id)
+			}
+		}
+	}
+	for _, id := range ids {
+		want, wok := embeddedOracle(raw, id)
+		got, gok := EmbeddedJSON(raw, id)
+		if wok != gok {
+			t.Fatalf("id %q: found %v, want %v (got %s)", id, gok, wok, got)
+		}
+		if !gok {
+			continue
+		}
+		var gm map[string]any
+		if err := json.Unmarshal(got, &gm); err != nil {
+			t.Fatalf("id %q: %s is not JSON: %v", id, got, err)
+		}
+		if !reflect.DeepEqual(gm, want) {
+			t.Fatalf("id %q: got %s, want %v", id, got, want)
+		}
+	}
+}
+
+// EmbeddedJSON, which scans the bytes, finds what decoding finds in every
+// fixture and in the tricky cases.
+func TestEmbeddedJSONMatchesDecoding(t *testing.T) {
+	for _, f := range fixtureFiles(t) {
+		checkEmbedded(t, fixtureBody(t, f))
+	}
+	for _, raw := range []string{
+		`{"@context":null,"object":{"id":"https://a.example/notes/1"}}`,
+		`{"object":{"id":"https://a.example/notes/1","id":"https://a.example/notes/2"}}`,
+		`{"object":{"id":"https://a.example/notes/2"},"object":{"id":"https://a.example/notes/1","x":"}]\"{"}}`,
+		`{"\u006fbject":{"\u0069d":"https:\/\/a.example\/notes\/1"},"@context":["a",{"b":"c"}]}`,
+		`{"object":[1,"x",null,{"id":"https://a.example/notes/1"},{"id":"https://a.example/notes/1","n":2}]}`,
+		`{"@context":"x","object":{"id":"https://a.example/notes/1","@context":null}}`,
+		` { "object" : { "id" : "https://a.example/notes/1" } , "@context" : "x" } `,
+		`{"object":{"id":"HTTPS://A.EXAMPLE/notes/1"}}`,
+	} {
+		checkEmbedded(t, []byte(raw))
+	}
+}
+
+// FuzzEmbeddedJSON: on any JSON, EmbeddedJSON agrees with decoding, and
+// on anything else it returns valid JSON or nothing.
+func FuzzEmbeddedJSON(f *testing.F) {
+	for _, file := range fixtureFiles(f) {
+		f.Add(fixtureBody(f, file))
+	}
+	f.Add([]byte(rawCreate))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if got, ok := EmbeddedJSON(raw, "https://a.example/notes/1"); ok && !json.Valid(got) {
+			t.Fatalf("invalid JSON %q", got)
+		}
+		checkEmbedded(t, raw)
+	})
 }

@@ -156,79 +156,6 @@ func (mb *mastodonBench) sign(i int) (*http.Request, []byte, error) {
 	return req, body, nil
 }
 
-// BenchmarkInboxMastodonCreate measures the inbox on the real Mastodon
-// Create(Note), next to a floor that does the least any inbox must do with
-// the same request:
-//
-//   - slothpub: the signed POST through b.example's handler into memstore
-//     (signature check with a cached key, Digest, parse, ownership checks,
-//     idempotent store, Create side effects: note stored, bob's timeline);
-//   - floor: the same request's cavage signature checked with the standard
-//     library alone (Signature header split, signing string built,
-//     base64, SHA-256 and rsa.VerifyPKCS1v15 with the parsed key, SHA-256
-//     of the body against Digest) and its body decoded by encoding/json into
-//     a map[string]any, nothing stored.
-//
-// Requests are signed outside the timer. Run both together (-bench
-// InboxMastodonCreate) and compare them within one run.
-func BenchmarkInboxMastodonCreate(b *testing.B) {
-	mb := newMastodonBench(b)
-	const batch = 256
-
-	b.Run("slothpub", func(b *testing.B) {
-		// Warm the key cache, and check that the Create is filed.
-		req, _ := mb.request(b, 0)
-		rec := httptest.NewRecorder()
-		mb.b.Handler.ServeHTTP(rec, req)
-		if rec.Code != http.StatusAccepted {
-			b.Fatalf("warm-up: %d %s", rec.Code, rec.Body)
-		}
-		note := "https://mastodon.madrid/users/felix/statuses/300000000000000000"
-		if _, err := mb.b.Store.GetObject(b.Context(), note); err != nil {
-			b.Fatalf("the note was not stored: %v", err)
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		reqs := make([]*http.Request, 0, batch)
-		for i := 0; i < b.N; i++ {
-			if len(reqs) == 0 {
-				b.StopTimer()
-				for j := range batch {
-					r, _ := mb.request(b, 1+i+j)
-					reqs = append(reqs, r)
-				}
-				b.StartTimer()
-			}
-			req := reqs[0]
-			reqs = reqs[1:]
-			rec := httptest.NewRecorder()
-			mb.b.Handler.ServeHTTP(rec, req)
-			if rec.Code != http.StatusAccepted {
-				b.Fatalf("status %d: %s", rec.Code, rec.Body)
-			}
-		}
-	})
-
-	b.Run("floor", func(b *testing.B) {
-		pub, err := httpsig.ParsePublicKeyPEM(mb.felix.PublicKeyPEM())
-		if err != nil {
-			b.Fatal(err)
-		}
-		key := pub.(*rsa.PublicKey)
-		req, body := mb.request(b, 0)
-		if err := floorInbox(req, body, key); err != nil {
-			b.Fatal(err)
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if err := floorInbox(req, body, key); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-}
-
 // floorInbox checks the draft-cavage rsa-sha256 signature and the Digest of
 // a request with the standard library alone and decodes its body into a
 // map: the work no inbox can skip.
@@ -275,7 +202,7 @@ func floorInbox(r *http.Request, body []byte, key *rsa.PublicKey) error {
 
 // BenchmarkInboxSQLiteConcurrent measures the inbox under 16 concurrent
 // senders (explicit goroutines) on a durable store: each delivery is the
-// real Mastodon Create(Note) of BenchmarkInboxMastodonCreate with a new
+// real Mastodon Create(Note) of BenchmarkInboxCompare with a new
 // status id, signed by felix (RSA-2048, cavage rsa-sha256, Digest), POSTed
 // through b.example's handler, where bob follows felix. Every delivery
 // must be answered 202, which the inbox gives once the activity and its
