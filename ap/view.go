@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,13 +17,16 @@ import (
 	"code.superseriousbusiness.org/activity/streams/vocab"
 )
 
-// Doc is the fast view of an ActivityStreams document: decoded once into
-// Go maps and normalised as Parse normalises (see ParseMap), then read
-// directly, without the generated vocabulary types. What fediverse
-// software handles on every delivery (ids, types, actors, objects,
-// addressing, authorship, replies, content, tags) is read from it at the
-// cost of decoding the JSON, and the generated value is built only when a
-// caller asks for it (Vocab).
+// Doc is the fast view of an ActivityStreams document, read directly
+// without the generated vocabulary types, with the normalisation Parse
+// applies (see ParseMap). Decode checks the whole document and finds where
+// each of its properties is in the bytes; a property is decoded the first
+// time it is read, and an embedded object (the Note of a Create) is itself
+// a Doc read the same way. What fediverse software handles on every
+// delivery (ids, types, actors, objects, addressing, authorship) thus
+// costs a scan of the bytes and the decoding of a few short values, not
+// the decoding of the whole document, and the generated value is built
+// only when a caller asks for it (Vocab).
 //
 // Doc reads the document as it was sent: text that looks like an IRI
 // ("CW: spoilers") keeps its case, contentMap is kept beside content, and
@@ -33,7 +36,19 @@ import (
 // A Doc is safe for concurrent reads. Its methods that change it
 // (ReferObjects) must not run concurrently with anything else.
 type Doc struct {
+	// m is the decoded, normalised document of a Doc made from a decoded
+	// value (a tag, say); nil for one read from bytes.
 	m map[string]any
+
+	// Of a Doc read from bytes: the bytes, where each member is in them
+	// (the last of members given twice, as encoding/json reads them), the
+	// members decoded so far, and those ReferObjects replaced.
+	raw   []byte
+	spans map[string][]byte
+	top   bool // a whole document, not an embedded object
+	mu    sync.Mutex
+	vals  map[string]any
+	over  map[string]bool
 
 	once sync.Once
 	v    vocab.Type
@@ -52,28 +67,216 @@ func Decode(data []byte) (*Doc, error) {
 	if err := precheck(data, MaxDepth); err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
+	if !json.Valid(data) {
+		// Decoded for the error's sake only.
+		var v any
+		err := json.Unmarshal(data, &v)
+		if err == nil {
+			err = errors.New("data after the top-level value")
+		}
 		return nil, Errorf(http.StatusBadRequest, "malformed JSON", err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, Errorf(http.StatusBadRequest, "malformed JSON", errors.New("data after the top-level value"))
-	}
-	if m == nil {
+	d := lazyDoc(data)
+	if d == nil {
 		return nil, Errorf(http.StatusBadRequest, "document is not a JSON object", nil)
 	}
-	fixNumbers(m)
-	if err := normalize(m); err != nil {
-		return nil, err
+	d.top = true
+	// What normalize checks of the top level, from the members alone.
+	switch typ := d.get("type").(type) {
+	case string:
+		if typ == "" {
+			return nil, Errorf(http.StatusBadRequest, "missing type", nil)
+		}
+	case []any:
+		if len(typ) == 0 {
+			return nil, Errorf(http.StatusBadRequest, "missing type", nil)
+		}
+		for _, e := range typ {
+			if s, ok := e.(string); !ok || s == "" {
+				return nil, Errorf(http.StatusBadRequest, "invalid type", nil)
+			}
+		}
+	case nil:
+		return nil, Errorf(http.StatusBadRequest, "missing type", nil)
+	default:
+		return nil, Errorf(http.StatusBadRequest, "invalid type", nil)
 	}
-	return &Doc{m: m}, nil
+	if _, ok := d.spans["id"]; ok {
+		switch id := d.get("id").(type) {
+		case nil:
+			delete(d.spans, "id")
+			delete(d.vals, "id")
+		case string:
+			u, err := url.Parse(id)
+			if err != nil || !u.IsAbs() {
+				return nil, Errorf(http.StatusBadRequest, "invalid id", err)
+			}
+		default:
+			return nil, Errorf(http.StatusBadRequest, "invalid id", fmt.Errorf("id is a %T", id))
+		}
+	}
+	return d, nil
 }
 
-// embeddedDoc is the view of an object nested in another document; it was
-// normalised with it.
+// lazyDoc is the Doc of the JSON object data (valid JSON), its members
+// found but not decoded; nil when data is not an object.
+func lazyDoc(data []byte) *Doc {
+	d := &Doc{raw: data, spans: map[string][]byte{}}
+	if !eachMember(data, func(key, value []byte) {
+		if k, ok := stringValue(key); ok {
+			d.spans[k] = value
+		}
+	}) {
+		return nil
+	}
+	return d
+}
+
+// embeddedDoc is the view of an object nested in another document, given
+// decoded; it was normalised with it.
 func embeddedDoc(m map[string]any) *Doc { return &Doc{m: m} }
+
+// get returns member k, decoded and normalised, or nil.
+func (d *Doc) get(k string) any {
+	if d.raw == nil {
+		return d.m[k]
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if v, ok := d.vals[k]; ok {
+		return v
+	}
+	span, ok := d.spans[k]
+	if !ok {
+		return nil
+	}
+	v := decodeMember(k, span)
+	if d.vals == nil {
+		d.vals = map[string]any{}
+	}
+	d.vals[k] = v
+	return v
+}
+
+// has reports whether the document has member k.
+func (d *Doc) has(k string) bool {
+	if d.raw == nil {
+		_, ok := d.m[k]
+		return ok
+	}
+	_, ok := d.spans[k]
+	return ok
+}
+
+// decodeJSON decodes one valid JSON value as Decode does: numbers that are
+// exact in a float64 become one, others stay json.Number.
+func decodeJSON(data []byte) any {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil
+	}
+	return fixNumbers(v)
+}
+
+// decodeMember decodes the member k of an object and applies the rewrites
+// normalizeTree applies to it. The values of the relations (actor,
+// object, to, ...) keep their embedded objects undecoded, as Docs.
+func decodeMember(k string, span []byte) any {
+	if slices.Contains(relationKeys[:], k) {
+		addressing := slices.Contains(addressingKeys[:], k)
+		elem := func(e []byte) any {
+			switch e[0] {
+			case '{':
+				sub := lazyDoc(e)
+				if sub == nil {
+					return nil
+				}
+				if !sub.has("type") {
+					if id, ok := sub.get("id").(string); ok {
+						return id
+					}
+				}
+				return sub
+			case '"':
+				s, _ := stringValue(e)
+				if addressing && IsPublic(s) {
+					return PublicIRI
+				}
+				return s
+			}
+			v := decodeJSON(e)
+			walkValue(v)
+			return v
+		}
+		if span[0] == '[' {
+			out := []any{}
+			eachElement(span, func(e []byte) { out = append(out, elem(e)) })
+			return out
+		}
+		return elem(span)
+	}
+	v := decodeJSON(span)
+	if s, ok := v.(string); ok && k == "type" {
+		if ext, ok := extensionTypes[s]; ok {
+			return []any{s, ext.base}
+		}
+	}
+	walkValue(v)
+	return v
+}
+
+// full returns the whole document, decoded and normalised, as a new map:
+// what Map, JSON and Vocab work on.
+func (d *Doc) full() map[string]any {
+	if d.raw == nil {
+		return deepCopy(d.m).(map[string]any)
+	}
+	m, _ := decodeJSON(d.raw).(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+	}
+	if d.top {
+		normalize(m) // checked by Decode: it does not fail
+	} else {
+		normalizeTree(m)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k := range d.over {
+		m[k] = materialize(d.vals[k])
+	}
+	return m
+}
+
+// materialize turns the Docs in a decoded value into maps.
+func materialize(v any) any {
+	switch x := v.(type) {
+	case *Doc:
+		return x.full()
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = materialize(e)
+		}
+		return out
+	case map[string]any:
+		return deepCopy(x)
+	}
+	return v
+}
+
+// asDoc returns an embedded object of a decoded value as a Doc.
+func asDoc(v any) (*Doc, bool) {
+	switch x := v.(type) {
+	case *Doc:
+		return x, true
+	case map[string]any:
+		return embeddedDoc(x), true
+	}
+	return nil, false
+}
 
 // Vocab returns the document's generated vocabulary value, built on the
 // first call (with ParseMap's errors: 422 for a type the vocabulary lacks,
@@ -81,7 +284,7 @@ func embeddedDoc(m map[string]any) *Doc { return &Doc{m: m} }
 // Doc: changing one does not change the other.
 func (d *Doc) Vocab(ctx context.Context) (vocab.Type, error) {
 	d.once.Do(func() {
-		d.v, d.verr = ParseMap(ctx, deepCopy(d.m).(map[string]any))
+		d.v, d.verr = ParseMap(ctx, d.full())
 	})
 	return d.v, d.verr
 }
@@ -108,13 +311,13 @@ func deepCopy(v any) any {
 // Get returns the JSON value of property key as decoded (strings, numbers
 // as float64 or json.Number, bools, nil, []any, map[string]any), or nil.
 // It must not be changed.
-func (d *Doc) Get(key string) any { return d.m[key] }
+func (d *Doc) Get(key string) any { return materialize(d.get(key)) }
 
 // Map returns a copy of the whole normalised document.
-func (d *Doc) Map() map[string]any { return deepCopy(d.m).(map[string]any) }
+func (d *Doc) Map() map[string]any { return d.full() }
 
 // JSON encodes the document (as normalised) as JSON.
-func (d *Doc) JSON() ([]byte, error) { return json.Marshal(d.m) }
+func (d *Doc) JSON() ([]byte, error) { return json.Marshal(d.full()) }
 
 // absIRI parses s as an absolute IRI (with a scheme), as the vocabulary
 // reads IRIs; anything else is nil.
@@ -131,7 +334,7 @@ func absIRI(s string) *url.URL {
 
 // ID returns the document's id, or nil.
 func (d *Doc) ID() *url.URL {
-	s, _ := d.m["id"].(string)
+	s, _ := d.get("id").(string)
 	return absIRI(s)
 }
 
@@ -139,7 +342,7 @@ func (d *Doc) ID() *url.URL {
 // read as an ActivityStreams base type (see ParseMap) the original name
 // comes first.
 func (d *Doc) Types() []string {
-	switch t := d.m["type"].(type) {
+	switch t := d.get("type").(type) {
 	case string:
 		return []string{t}
 	case []any:
@@ -178,7 +381,7 @@ func (d *Doc) Type() string {
 // Known reports whether the vocabulary resolves the document's type (one
 // of its types is an extension type ParseMap reads, or a type of the
 // vocabulary): whether Vocab can build a value of that type.
-func (d *Doc) Known() bool { return resolvable(d.m) }
+func (d *Doc) Known() bool { return resolvable(d.get("type")) }
 
 // values returns the values of property key as a list (a single value is
 // a list of one). Embedded objects of no type the vocabulary resolves are
@@ -186,7 +389,7 @@ func (d *Doc) Known() bool { return resolvable(d.m) }
 // generated value never disagree on what an activity is about.
 func (d *Doc) values(key string) []any {
 	var vs []any
-	switch v := d.m[key].(type) {
+	switch v := d.get(key).(type) {
 	case nil:
 		return nil
 	case []any:
@@ -195,11 +398,11 @@ func (d *Doc) values(key string) []any {
 		vs = []any{v}
 	}
 	for i, v := range vs {
-		if m, ok := v.(map[string]any); ok && !resolvable(m) {
+		if o, ok := asDoc(v); ok && !o.Known() {
 			// Copy once, without the unresolvable values.
 			out := append(make([]any, 0, len(vs)-1), vs[:i]...)
 			for _, v := range vs[i+1:] {
-				if m, ok := v.(map[string]any); !ok || resolvable(m) {
+				if o, ok := asDoc(v); !ok || o.Known() {
 					out = append(out, v)
 				}
 			}
@@ -209,10 +412,11 @@ func (d *Doc) values(key string) []any {
 	return vs
 }
 
-// resolvable reports whether the vocabulary resolves an embedded object
-// to a type: one of its types is an extension type or known to it.
-func resolvable(m map[string]any) bool {
-	switch t := m["type"].(type) {
+// resolvable reports whether the vocabulary resolves an object of type t
+// (the decoded type member): one of its types is an extension type or
+// known to it.
+func resolvable(t any) bool {
+	switch t := t.(type) {
 	case string:
 		_, ext := extensionTypes[t]
 		return ext || knownType(t)
@@ -234,6 +438,8 @@ func refIRI(v any) *url.URL {
 	switch x := v.(type) {
 	case string:
 		return absIRI(x)
+	case *Doc:
+		return x.ID()
 	case map[string]any:
 		s, _ := x["id"].(string)
 		return absIRI(s)
@@ -268,11 +474,8 @@ func (d *Doc) ObjectRefs() (ids []*url.URL, docs []*Doc) {
 			continue
 		}
 		ids = append(ids, u)
-		if m, ok := v.(map[string]any); ok {
-			docs = append(docs, embeddedDoc(m))
-		} else {
-			docs = append(docs, nil)
-		}
+		o, _ := asDoc(v)
+		docs = append(docs, o)
 	}
 	return ids, docs
 }
@@ -282,8 +485,8 @@ func (d *Doc) ObjectRefs() (ids []*url.URL, docs []*Doc) {
 func (d *Doc) EmbeddedObjects() []*Doc {
 	var out []*Doc
 	for _, v := range d.values("object") {
-		if m, ok := v.(map[string]any); ok {
-			out = append(out, embeddedDoc(m))
+		if o, ok := asDoc(v); ok {
+			out = append(out, o)
 		}
 	}
 	return out
@@ -343,7 +546,7 @@ func (d *Doc) langValue(key string) string {
 			return s
 		}
 	}
-	if s, ok := d.m[key+"Map"].(string); ok {
+	if s, ok := d.get(key + "Map").(string); ok {
 		// Not a map but one string: the vocabulary reads it as the
 		// value, and so does the view.
 		return s
@@ -354,7 +557,7 @@ func (d *Doc) langValue(key string) string {
 // langMap reads the language map of a natural-language property (keyMap),
 // or nil.
 func (d *Doc) langMap(key string) map[string]string {
-	raw, ok := d.m[key+"Map"].(map[string]any)
+	raw, ok := d.get(key + "Map").(map[string]any)
 	if !ok {
 		return nil
 	}
@@ -407,10 +610,10 @@ func parseTime(v any) time.Time {
 }
 
 // Published returns the publication time, or the zero time.
-func (d *Doc) Published() time.Time { return parseTime(d.m["published"]) }
+func (d *Doc) Published() time.Time { return parseTime(d.get("published")) }
 
 // Updated returns the time of the last edit, or the zero time.
-func (d *Doc) Updated() time.Time { return parseTime(d.m["updated"]) }
+func (d *Doc) Updated() time.Time { return parseTime(d.get("updated")) }
 
 // Tags returns every tag in document order, of whatever type; a tag given
 // only as an IRI has just ID set.
@@ -469,26 +672,45 @@ func (d *Doc) Hashtags() []Hashtag {
 func (d *Doc) ReferObjects(keep func(id *url.URL, o *Doc) bool) bool {
 	changed := false
 	refer := func(v any) any {
-		m, ok := v.(map[string]any)
+		o, ok := asDoc(v)
 		if !ok {
 			return v
 		}
-		id := refIRI(m)
-		if id == nil || keep(id, embeddedDoc(m)) {
+		id := o.ID()
+		if id == nil || keep(id, o) {
 			return v
 		}
 		changed = true
 		return id.String()
 	}
-	switch v := d.m["object"].(type) {
+	var nv any
+	switch v := d.get("object").(type) {
 	case []any:
+		out := make([]any, len(v))
 		for i, e := range v {
-			v[i] = refer(e)
+			out[i] = refer(e)
 		}
-	case map[string]any:
-		d.m["object"] = refer(v)
+		nv = out
+	case nil:
+		return false
+	default:
+		nv = refer(v)
 	}
-	return changed
+	if !changed {
+		return false
+	}
+	if d.raw == nil {
+		d.m["object"] = nv
+		return true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.vals["object"] = nv
+	if d.over == nil {
+		d.over = map[string]bool{}
+	}
+	d.over["object"] = true
+	return true
 }
 
 // knownType reports whether the vocabulary resolves a type of that name,

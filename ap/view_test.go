@@ -223,18 +223,34 @@ func FuzzDecode(f *testing.F) {
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := Decode(data)
+		v, perr := Parse(ctx, data)
 		if err != nil {
 			if s := StatusOf(err); s < 400 || s > 499 {
 				t.Fatalf("status %d for %v", s, err)
 			}
+			if perr == nil {
+				t.Fatalf("Decode refused (%v) what Parse accepts", err)
+			}
+			if StatusOf(err) != StatusOf(perr) {
+				t.Fatalf("Decode refused with %d (%v), Parse with %d (%v)", StatusOf(err), err, StatusOf(perr), perr)
+			}
 			return
 		}
-		v, err := Parse(ctx, data)
-		if err != nil {
+		if perr != nil {
 			return
 		}
 		for _, diff := range diffDoc("input", d, v) {
 			t.Error(diff)
+		}
+		// The generated value built from the view is Parse's.
+		lv, err := d.Vocab(ctx)
+		if err != nil {
+			t.Fatalf("Vocab: %v, Parse accepted it", err)
+		}
+		a, aerr := Serialize(v)
+		b, berr := Serialize(lv)
+		if (aerr == nil) != (berr == nil) || string(a) != string(b) {
+			t.Fatalf("Vocab serialises to %s (%v), Parse's value to %s (%v)", b, berr, a, aerr)
 		}
 	})
 }
