@@ -498,6 +498,9 @@ func (h *Handler) onCreateUpdate(ctx context.Context, tx store.Store, a *Activit
 			}
 		}
 		obj := &store.Object{IRI: id.String(), Type: v.Type(), Actor: owner, Data: data}
+		if r := v.InReplyTo(); r != nil {
+			obj.InReplyTo = r.String() // the thread index (store.ObjectQuery.InReplyTo)
+		}
 		if a.Type == "Create" {
 			err = ignoreExists(tx.CreateObject(ctx, obj))
 		} else {

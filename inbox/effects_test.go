@@ -240,3 +240,36 @@ func TestStoredObjectKeepsTextAsReceived(t *testing.T) {
 	assert.NotContains(t, data, "FORGED")
 	assert.Contains(t, data, `"summary":"CW: boosted"`)
 }
+
+// A received reply is found through the thread index, by what it answers;
+// an Update that moves it to another thread moves it in the index too.
+func TestReceivedReplyIsInItsThread(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	parent := r.bob.IRI().String() + "/statuses/parent"
+	replyID := r.alice.IRI().String() + "/statuses/reply"
+	reply := fmt.Sprintf(`{"id":%q,"type":"Note","attributedTo":%q,"content":"re","inReplyTo":%q,"to":[%q]}`,
+		replyID, r.alice.IRI(), parent, r.bob.IRI())
+	_, create := r.activity(r.alice, "Create", reply, "")
+	require.Equal(t, http.StatusAccepted, r.post(create, reqOpts{signer: r.alice.Signer()}))
+	thread := func(of string) []string {
+		var ids []string
+		require.NoError(t, r.b.Store.View(ctx, func(tx *store.Tx) error {
+			p, err := tx.FindObjects(ctx, store.FindQuery{InReplyTo: of})
+			for _, o := range p.Objects {
+				ids = append(ids, o.IRI)
+			}
+			return err
+		}))
+		return ids
+	}
+	assert.Equal(t, []string{replyID}, thread(parent))
+
+	other := r.bob.IRI().String() + "/statuses/other"
+	moved := fmt.Sprintf(`{"id":%q,"type":"Note","attributedTo":%q,"content":"re","inReplyTo":%q,"to":[%q]}`,
+		replyID, r.alice.IRI(), other, r.bob.IRI())
+	_, update := r.activity(r.alice, "Update", moved, "")
+	require.Equal(t, http.StatusAccepted, r.post(update, reqOpts{signer: r.alice.Signer()}))
+	assert.Empty(t, thread(parent))
+	assert.Equal(t, []string{replyID}, thread(other))
+}
