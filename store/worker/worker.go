@@ -351,6 +351,7 @@ func (w *Worker) stopping(ctx context.Context) bool {
 func (w *Worker) loop(ctx, hctx context.Context) {
 	timer := time.NewTimer(w.poll)
 	defer timer.Stop()
+	backlog := false // the last claim was full: more jobs are due
 	for !w.stopping(ctx) {
 		free := w.concurrency - len(w.slots)
 		if free <= 0 {
@@ -362,6 +363,15 @@ func (w *Worker) loop(ctx, hctx context.Context) {
 				return
 			}
 			continue
+		}
+		if backlog && free < (w.concurrency+1)/2 {
+			// Under a backlog every returned slot would cost a claim (a
+			// unit of work, a commit) of one job: wait a little for more
+			// slots, so that one claim fills several.
+			if !w.coalesce(ctx, timer) {
+				return
+			}
+			free = w.concurrency - len(w.slots)
 		}
 		n := min(free, store.MaxPageLimit)
 		w.clearDue(w.now())
@@ -399,13 +409,36 @@ func (w *Worker) loop(ctx, hctx context.Context) {
 			w.stats.running.Add(1)
 			w.wg.Go(func() { w.work(ctx, hctx, h, j) })
 		}
-		if len(jobs) == n {
+		if backlog = len(jobs) == n; backlog {
 			continue // a full batch: more may be due
 		}
 		if !w.idle(ctx, timer) {
 			return
 		}
 	}
+}
+
+// claimCoalesce bounds how long the worker, under a backlog, waits for
+// half its slots to be free before it claims for the free ones.
+const claimCoalesce = 2 * time.Millisecond
+
+// coalesce waits until half the slots are free or claimCoalesce has
+// passed. It reports false when the worker is stopping.
+func (w *Worker) coalesce(ctx context.Context, timer *time.Timer) bool {
+	timer.Reset(claimCoalesce)
+	for w.concurrency-len(w.slots) < (w.concurrency+1)/2 {
+		select {
+		case <-w.slotFree:
+		case <-timer.C:
+			return true
+		case <-w.stop:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+	timer.Stop()
+	return true
 }
 
 // idle waits for the poll interval, a Notify or the earliest due time this

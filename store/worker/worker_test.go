@@ -1001,3 +1001,29 @@ func TestOutcomeErrors(t *testing.T) {
 		t.Error("empty outcome message")
 	}
 }
+
+// Under a backlog the worker claims several jobs at a time, not one per
+// slot as each handler returns: 400 jobs on 8 slots take at most one
+// claim per two jobs.
+func TestClaimsCoalesceUnderBacklog(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		const n, conc = 400, 8
+		w := worker.New(db, &worker.Options{Concurrency: conc, PollInterval: time.Minute, Logger: quiet})
+		var done atomic.Int64
+		w.Handle("quick", func(ctx context.Context, j *store.Job) error {
+			time.Sleep(time.Duration(j.ID%3) * 100 * time.Microsecond)
+			done.Add(1)
+			return nil
+		})
+		for range n {
+			enqueue(t, db, "quick", "")
+		}
+		start(t, w)
+		waitFor(t, 20*time.Second, "every job completed", func() bool { return w.Stats().Completed == n })
+		if c := w.Stats().ClaimCalls; c > n/2 {
+			t.Errorf("%d claims for %d jobs on %d slots, want at most %d", c, n, conc, n/2)
+		} else {
+			t.Logf("%d claims for %d jobs on %d slots", c, n, conc)
+		}
+	})
+}
