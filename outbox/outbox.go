@@ -377,7 +377,8 @@ func iriString(u *url.URL) string {
 	return u.String()
 }
 
-// senderEffects stores the objects a Create carries, and keeps from's
+// senderEffects stores the objects a Create carries and the new versions
+// an Update carries, tombstones what a Delete deletes, and keeps from's
 // collections in step with what the activity does, in tx.
 func (o *Outbox) senderEffects(ctx context.Context, tx *store.Tx, from *actor.Actor, activity vocab.Type, now time.Time) error {
 	objs := ap.EmbeddedObjects(activity)
@@ -397,6 +398,36 @@ func (o *Outbox) senderEffects(ctx context.Context, tx *store.Tx, from *actor.Ac
 			}
 			if err := tx.PutValue(ctx, createdByKey(oid.String()), []byte(ap.ID(activity).String()), time.Time{}); err != nil {
 				return fmt.Errorf("outbox: record the object's Create: %w", err)
+			}
+		}
+	case "Update":
+		// The stored copy becomes the new version, which is what the
+		// outbox serves and what a later Delete tombstones. An actor
+		// updating its own profile is the Directory's business.
+		for _, obj := range objs {
+			oid := ap.ID(obj)
+			if oid == nil || oid.String() == from.IRI().String() {
+				continue
+			}
+			old, err := tx.GetObject(ctx, oid.String())
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				return ap.Errorf(http.StatusNotFound, "no such object to update", err)
+			case err != nil:
+				return err
+			case !old.Local || old.Actor != from.IRI().String():
+				return ap.Errorf(http.StatusForbidden, "only the owner may update an object", nil)
+			case old.Type == "Tombstone":
+				return ap.Errorf(http.StatusGone, "the object was deleted", nil)
+			}
+			data, err := ap.Serialize(obj)
+			if err != nil {
+				return fmt.Errorf("outbox: serialise object: %w", err)
+			}
+			rec := &store.Object{IRI: old.IRI, Type: obj.GetTypeName(), Actor: old.Actor, Local: true,
+				InReplyTo: iriString(ap.InReplyTo(obj)), Data: data}
+			if err := tx.PutObject(ctx, rec); err != nil {
+				return fmt.Errorf("outbox: store object: %w", err)
 			}
 		}
 	case "Delete":

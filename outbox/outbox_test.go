@@ -346,3 +346,57 @@ func TestLocalInboxDelivery(t *testing.T) {
 	assert.NotEmpty(t, got[0].Header.Get("Digest"))
 	assert.Empty(t, tr.posts, "the transport was not used")
 }
+
+// Posting an Update of one's own note stores the new version; an Update
+// of someone else's note, of a note never posted or of a deleted one is
+// refused and changes nothing.
+func TestPostUpdateStoresTheNewVersion(t *testing.T) {
+	f := setup(t, nil)
+	f.run(t)
+	ctx := context.Background()
+	_, err := f.ob.Post(ctx, f.alice, createNote([]*url.URL{iri(ap.PublicIRI)}, nil, nil))
+	require.NoError(t, err)
+	f.wait(t)
+	var noteID string
+	require.NoError(t, f.st.View(ctx, func(tx *store.Tx) error {
+		p, err := tx.FindObjects(ctx, store.FindQuery{Actor: f.alice.IRI().String(), Type: "Note"})
+		if err == nil && len(p.Objects) == 1 {
+			noteID = p.Objects[0].IRI
+		}
+		return err
+	}))
+	require.NotEmpty(t, noteID)
+
+	edited := streams.NewActivityStreamsNote()
+	ap.SetID(edited, iri(noteID))
+	ap.SetAttributedTo(edited, f.alice.IRI())
+	require.True(t, ap.SetContent(edited, "edited"))
+	_, err = f.ob.Post(ctx, f.alice, ap.NewUpdate(nil, f.alice.IRI(), edited))
+	require.NoError(t, err)
+	o, err := f.st.GetObject(ctx, noteID)
+	require.NoError(t, err)
+	assert.Contains(t, string(o.Data), `"edited"`)
+	assert.NotContains(t, string(o.Data), `"hello"`)
+	assert.True(t, o.Local)
+
+	bob, err := f.actors.Create(ctx, "bob")
+	require.NoError(t, err)
+	forged := streams.NewActivityStreamsNote()
+	ap.SetID(forged, iri(noteID))
+	require.True(t, ap.SetContent(forged, "bob was here"))
+	_, err = f.ob.Post(ctx, bob, ap.NewUpdate(nil, bob.IRI(), forged))
+	assert.Equal(t, http.StatusForbidden, ap.StatusOf(err), "%v", err)
+
+	missing := streams.NewActivityStreamsNote()
+	ap.SetID(missing, iri(f.alice.IRI().String()+"/statuses/never"))
+	_, err = f.ob.Post(ctx, f.alice, ap.NewUpdate(nil, f.alice.IRI(), missing))
+	assert.Equal(t, http.StatusNotFound, ap.StatusOf(err), "%v", err)
+
+	_, err = f.ob.Post(ctx, f.alice, ap.NewDelete(nil, f.alice.IRI(), edited))
+	require.NoError(t, err)
+	_, err = f.ob.Post(ctx, f.alice, ap.NewUpdate(nil, f.alice.IRI(), edited))
+	assert.Equal(t, http.StatusGone, ap.StatusOf(err), "%v", err)
+	o, err = f.st.GetObject(ctx, noteID)
+	require.NoError(t, err)
+	assert.Equal(t, "Tombstone", o.Type)
+}
