@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"code.superseriousbusiness.org/activity/streams/vocab"
 	"github.com/stretchr/testify/require"
@@ -253,4 +254,55 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("Vocab serialises to %s (%v), Parse's value to %s (%v)", b, berr, a, aerr)
 		}
 	})
+}
+
+// What the builders write reads back through the fast view with the
+// values the generated readers get, embedded objects included.
+func TestDocReadsWhatTheBuildersWrite(t *testing.T) {
+	ctx := context.Background()
+	u := func(s string) *url.URL { p, _ := url.Parse(s); return p }
+	alice, bob := u("https://a.example/users/alice"), u("https://b.example/users/bob")
+	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	parent := NewNote(u("https://b.example/users/bob/statuses/1"), bob, "<p>CW: hi @alice</p>", at)
+	SetTo(parent, u(PublicIRI))
+	SetCc(parent, u("https://b.example/users/bob/followers"))
+	AddMention(parent, Mention{Href: alice, Name: "@alice@a.example"})
+	AddHashtag(parent, Hashtag{Href: u("https://b.example/tags/go"), Name: "#go"})
+	SetSummary(parent, "CW: spoilers")
+	reply := NewReply(u("https://a.example/users/alice/statuses/2"), alice, parent, "<p>hello</p>",
+		&ReplyOptions{Followers: u("https://a.example/users/alice/followers"), Published: at})
+	poll := NewPoll(u("https://a.example/users/alice/statuses/3"), alice, "<p>which?</p>", at,
+		Poll{Options: []PollOption{{Name: "this", Votes: 2}, {Name: "that"}}, EndTime: at.Add(time.Hour)})
+	docs := map[string]vocab.Type{
+		"create(reply)": NewCreate(u("https://a.example/users/alice/activities/1"), alice, reply),
+		"create(poll)":  NewCreate(u("https://a.example/users/alice/activities/2"), alice, poll),
+		"boost":         NewBoost(u("https://a.example/users/alice/activities/3"), alice, u("https://a.example/users/alice/followers"), parent, at),
+		"update(note)":  NewUpdate(u("https://b.example/users/bob/activities/4"), bob, parent),
+		"like":          NewLike(u("https://a.example/users/alice/activities/5"), alice, u("https://b.example/users/bob/statuses/1")),
+		"follow":        NewFollow(u("https://a.example/users/alice/activities/6"), alice, bob),
+	}
+	for name, v := range docs {
+		data, err := Serialize(v)
+		require.NoError(t, err, name)
+		d, err := Decode(data)
+		require.NoError(t, err, name)
+		pv, err := Parse(ctx, data)
+		require.NoError(t, err, name)
+		for _, diff := range diffDoc(name, d, pv) {
+			t.Error(diff)
+		}
+	}
+	// And the values the builders set are the ones read.
+	data, err := Serialize(docs["create(reply)"])
+	require.NoError(t, err)
+	d, err := Decode(data)
+	require.NoError(t, err)
+	_, objs := d.ObjectRefs()
+	require.Len(t, objs, 1)
+	r := objs[0]
+	require.Equal(t, "https://b.example/users/bob/statuses/1", r.InReplyTo().String())
+	require.Contains(t, r.Content(), `class="u-url mention">@<span>bob</span></a></span> hello</p>`, "NewReply mentions the parent's author first")
+	require.NotEmpty(t, r.Mentions())
+	require.Equal(t, bob.String(), r.Mentions()[0].Href.String())
+	require.True(t, r.IsPublicAddressed())
 }
