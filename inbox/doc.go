@@ -6,7 +6,7 @@
 //
 //	requests in flight (503) → method → body cap (413) → content type (415)
 //	→ HTTP signature (401; 503 when the key's server is slow or down)
-//	→ parse (400) → signer owns the activity's actor, id shares its origin
+//	→ decode (400; 422 for a type the vocabulary lacks) → signer owns the activity's actor, id shares its origin
 //	(403) → embedded copies the actor cannot vouch for replaced by their ids
 //	→ ownership of what it creates, updates, deletes or undoes (403)
 //	→ an Accept or Reject must answer a Follow we sent (403) → Options.Policy
@@ -58,4 +58,12 @@
 // collection). Activities sent without an id (GoToSocial sends some
 // Deletes so) are keyed by the digest of their body.
 // Applications add behaviour with On (by type name) and OnType (typed).
+//
+// Activities are read through the fast view, ap.Doc: the body is decoded
+// once, lazily (a property is decoded when read), and the checks, the
+// stored copy of an embedded object (cut from the bytes received) and the
+// side effects never build the generated vocabulary value. A listener
+// reads Activity.Doc with the ap readers (Content, Mentions, InReplyTo,
+// ObjectRefs, ...); Activity.Vocab builds the generated value when it
+// needs something rarer, and OnType builds it for every activity.
 package inbox
