@@ -170,6 +170,7 @@ func startServer(t *testing.T) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", addr, "--host", addr, "--protocol", "http",
 		"--data", t.TempDir(), "--user", "alice", "--allow-private")
+	cmd.SysProcAttr = childAttrs()
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	require.NoError(t, cmd.Start())

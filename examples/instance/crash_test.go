@@ -286,6 +286,7 @@ func (in *instance) start() {
 	fmt.Fprintf(f, "===== %s: start %d\n", in.name, in.runs)
 	cmd := exec.Command(serverBinary(t), in.args...)
 	cmd.Env = environ()
+	cmd.SysProcAttr = childAttrs()
 	cmd.Stdout, cmd.Stderr = f, f
 	require.NoError(t, cmd.Start())
 	f.Close() // the child has its own descriptor
