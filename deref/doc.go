@@ -1,5 +1,8 @@
 // Package deref fetches remote ActivityPub documents: objects, actors and
-// their public keys, and resolves WebFinger handles to actor IRIs.
+// their public keys, and resolves WebFinger handles to actor IRIs
+// ([Resolver.WebFinger]) and actors to their handles ([Resolver.Handle],
+// which follows a split domain only when the handle's own domain confirms
+// it, as Mastodon does).
 //
 // A [Resolver] is the single place where slothpub reads the fediverse. Every
 // fetch is a GET through an [ap.Transport], signed by the instance actor's
