@@ -94,8 +94,13 @@ func (o *Outbox) deliverJob(ctx context.Context, j *store.Job) error {
 		reason := reasonFailed
 		if re.StatusCode == http.StatusGone {
 			reason = reasonGone
-			if perr := o.db.PutValue(ctx, goneKey(d.Inbox), []byte(now.UTC().Format(time.RFC3339)), time.Time{}); perr != nil {
-				return perr
+			// A shared inbox serves every actor of its server: its 410
+			// says nothing of the others, so only a personal inbox is
+			// marked gone.
+			if d.Personal {
+				if perr := o.db.PutValue(ctx, goneKey(d.Inbox), []byte(now.UTC().Format(time.RFC3339)), time.Time{}); perr != nil {
+					return perr
+				}
 			}
 		}
 		o.permanentFailure(dl, err)

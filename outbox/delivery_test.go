@@ -983,3 +983,54 @@ func TestDeliverySharedInboxAndExclusions(t *testing.T) {
 	_, ok := f.ob.Hosts()["blocked.example"]
 	assert.False(t, ok)
 }
+
+// A 410 from a shared inbox fails that delivery for good but marks
+// nothing gone: the server's actors are not all gone because one
+// delivery to their shared inbox was refused so. The next Post to them
+// is delivered again.
+func TestDelivery410FromSharedInboxMarksNothing(t *testing.T) {
+	ctx := context.Background()
+	f := newDFix(t, dopts{ob: outbox.Options{MaxAttempts: 5}})
+	shared := newPeer(t, f.net, "shared.example", failFirst(1, http.StatusGone))
+	bob := f.remote("http://shared.example/users/bob", shared.inbox("/users/bob/inbox"), shared.inbox("/inbox"))
+	carol := f.remote("http://shared.example/users/carol", shared.inbox("/users/carol/inbox"), shared.inbox("/inbox"))
+	f.start(t)
+
+	id := f.post(t, note(bob))
+	f.settle(t)
+	assert.Equal(t, outbox.DeliveryFailed, f.status(t, id, shared.inbox("/inbox")).State)
+	assert.Len(t, f.permanentFailures(), 1)
+
+	id2 := f.post(t, note(bob, carol))
+	f.settle(t)
+	assert.Equal(t, 2, shared.count("/inbox"), "the shared inbox is still delivered to")
+	assert.Equal(t, outbox.DeliverySent, f.status(t, id2, shared.inbox("/inbox")).State)
+	_, err := f.db.GetValue(ctx, "slothpub:gone-inbox:"+shared.inbox("/inbox"))
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// A domain block covers the domain's subdomains, not a domain that only
+// ends with the same letters.
+func TestDeliveryDomainBlockCoversSubdomains(t *testing.T) {
+	ctx := context.Background()
+	f := newDFix(t, dopts{ob: outbox.Options{MaxAttempts: 3}})
+	sub := newPeer(t, f.net, "sub.blocked.example", nil)
+	deep := newPeer(t, f.net, "a.b.blocked.example", nil)
+	near := newPeer(t, f.net, "notblocked.example", nil)
+	ok := newPeer(t, f.net, "ok.example", nil)
+	to := []*url.URL{
+		f.remote("http://sub.blocked.example/users/x", sub.inbox("/users/x/inbox"), ""),
+		f.remote("http://a.b.blocked.example/users/y", deep.inbox("/users/y/inbox"), ""),
+		f.remote("http://notblocked.example/users/z", near.inbox("/users/z/inbox"), ""),
+		f.remote("http://ok.example/users/w", ok.inbox("/users/w/inbox"), ""),
+	}
+	require.NoError(t, f.db.AddItem(ctx, store.DomainBlocksCollection, "blocked.example"))
+	f.start(t)
+
+	f.post(t, note(to...))
+	f.settle(t)
+	assert.Zero(t, f.net.dialsTo("sub.blocked.example"))
+	assert.Zero(t, f.net.dialsTo("a.b.blocked.example"))
+	assert.Equal(t, 1, near.count(""), "a domain that merely ends the same way is not blocked")
+	assert.Equal(t, 1, ok.count(""))
+}

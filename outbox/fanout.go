@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -150,6 +151,10 @@ func (o *Outbox) fanoutJob(ctx context.Context, j *store.Job) error {
 type target struct {
 	inbox string
 	actor string
+	// personal: inbox is actor's own inbox, not a shared one (nor one
+	// the fan-out cannot tell: an inbox of the reach). Only a personal
+	// inbox that answers 410 is marked gone.
+	personal bool
 }
 
 // fanoutStep runs one step of stage p.Stage: it reads one batch of the
@@ -212,7 +217,7 @@ func (o *Outbox) fanoutStep(ctx context.Context, from *actor.Actor, f *fanout, p
 		enqueued = 0
 		blocked := map[string]bool{} // hosts of this step: domain blocked or not
 		for _, l := range learned {
-			if err := tx.PutValue(ctx, inboxCacheKey(l.actor), []byte(l.inbox), o.opts.Clock().Add(inboxCacheTTL)); err != nil {
+			if err := tx.PutValue(ctx, inboxCacheKey(l.actor), cachedInbox(l), o.opts.Clock().Add(inboxCacheTTL)); err != nil {
 				return err
 			}
 		}
@@ -244,6 +249,8 @@ type delivery struct {
 	// After is the id of the delivery job to the same inbox with the same
 	// order key enqueued before this one: this one waits until it is done.
 	After int64 `json:"after,omitempty"`
+	// Personal: Inbox is one actor's own inbox (see target.personal).
+	Personal bool `json:"personal,omitempty"`
 }
 
 // orderHorizon is how long the order chain of deliveries to an inbox is
@@ -270,7 +277,7 @@ func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, f *fanout, t
 	host := strings.ToLower(u.Host)
 	isBlocked, known := blocked[host]
 	if !known {
-		if isBlocked, err = tx.HasItem(ctx, store.DomainBlocksCollection, host); err != nil {
+		if isBlocked, err = domainBlocked(ctx, tx, host); err != nil {
 			return false, err
 		}
 		blocked[host] = isBlocked
@@ -283,7 +290,7 @@ func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, f *fanout, t
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return false, err
 	}
-	d := delivery{Activity: f.Activity, From: f.From, Inbox: t.inbox}
+	d := delivery{Activity: f.Activity, From: f.From, Inbox: t.inbox, Personal: t.personal}
 	chain := orderChainKey(f.Order, t.inbox)
 	if prev, err := tx.GetValue(ctx, chain); err == nil {
 		d.After, _ = strconv.ParseInt(string(prev), 10, 64)
@@ -312,6 +319,34 @@ func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, f *fanout, t
 	return true, nil
 }
 
+// domainBlocked reports whether host (lower case, with its port if any) is
+// blocked: the host with its port, its name, or a domain it is under
+// (a block of blocked.example covers sub.blocked.example), as Mastodon's
+// domain blocks do.
+func domainBlocked(ctx context.Context, tx *store.Tx, host string) (bool, error) {
+	names := []string{host}
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = strings.Trim(h, "[]")
+		names = append(names, name)
+	}
+	if net.ParseIP(name) == nil {
+		for i := strings.IndexByte(name, '.'); i >= 0 && i < len(name)-1; i = strings.IndexByte(name, '.') {
+			name = name[i+1:]
+			if strings.IndexByte(name, '.') < 0 {
+				break // a top-level domain alone is never matched
+			}
+			names = append(names, name)
+		}
+	}
+	for _, n := range names {
+		if ok, err := tx.HasItem(ctx, store.DomainBlocksCollection, n); err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
 func ignoreExists(err error) error {
 	if errors.Is(err, store.ErrExists) {
 		return nil
@@ -326,8 +361,31 @@ const inboxCacheTTL = 24 * time.Hour
 
 // inboxCacheKey names the value caching where actor receives deliveries:
 // its shared inbox, else its inbox. The fan-out reads it instead of
-// parsing the actor's document again for each activity.
+// parsing the actor's document again for each activity. The value is
+// "shared " or "personal " and the inbox (see cachedInbox).
 func inboxCacheKey(actor string) string { return "slothpub:inbox-of:" + actor }
+
+// cachedInbox is the inbox cache's value for t.
+func cachedInbox(t target) []byte {
+	if t.personal {
+		return []byte("personal " + t.inbox)
+	}
+	return []byte("shared " + t.inbox)
+}
+
+// fromCache reads an inbox cache value: the inbox, and whether it is
+// personal. A value of an older version, the inbox alone, is not known
+// to be personal.
+func fromCache(v []byte) (inbox string, personal bool) {
+	s := string(v)
+	if in, ok := strings.CutPrefix(s, "personal "); ok {
+		return in, true
+	}
+	if in, ok := strings.CutPrefix(s, "shared "); ok {
+		return in, false
+	}
+	return s, false
+}
 
 // goneKey names the value marking an inbox that answered 410 Gone: no
 // delivery is enqueued for it any more.
@@ -352,6 +410,8 @@ func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string
 		u     *url.URL
 		local bool
 		inbox string
+		// personal: inbox (cached) is the actor's own.
+		personal bool
 	}
 	var cands []cand
 	err = o.db.View(ctx, func(tx *store.Tx) error {
@@ -372,7 +432,7 @@ func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string
 			c := cand{iri: a, u: u, local: o.actors.IsLocal(u)}
 			if !c.local {
 				if in, err := tx.GetValue(ctx, inboxCacheKey(a)); err == nil {
-					c.inbox = string(in)
+					c.inbox, c.personal = fromCache(in)
 				} else if !errors.Is(err, store.ErrNotFound) {
 					return err
 				}
@@ -393,11 +453,11 @@ func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string
 				o.log.DebugContext(ctx, "outbox: skipping local recipient", "recipient", a, "err", err)
 				continue
 			}
-			targets = append(targets, target{inbox: la.Inbox().String(), actor: a})
+			targets = append(targets, target{inbox: la.Inbox().String(), actor: a, personal: true})
 			continue
 		}
 		if c.inbox != "" {
-			targets = append(targets, target{inbox: c.inbox, actor: a})
+			targets = append(targets, target{inbox: c.inbox, actor: a, personal: c.personal})
 			continue
 		}
 		if rctx == nil {
@@ -414,15 +474,15 @@ func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string
 			o.log.WarnContext(ctx, "outbox: skipping recipient", "recipient", a, "err", err)
 			continue
 		}
-		in := ra.SharedInbox
+		in, personal := ra.SharedInbox, false
 		if in == "" {
-			in = ra.Inbox
+			in, personal = ra.Inbox, true
 		}
 		if in == "" {
 			o.log.WarnContext(ctx, "outbox: skipping recipient without an inbox", "recipient", a)
 			continue
 		}
-		t := target{inbox: in, actor: a}
+		t := target{inbox: in, actor: a, personal: personal}
 		targets = append(targets, t)
 		learned = append(learned, t)
 	}
