@@ -17,8 +17,8 @@
 //	Options.FanoutPage at a time → for an Update or Delete of a local
 //	object, every inbox its Create reached → actors resolved to their
 //	shared inbox, else their inbox (cached in the store) → the sender,
-//	blocked actors (store.BlocksCollection), blocked domains
-//	(store.DomainBlocksCollection) and gone inboxes left out → one
+//	blocked actors (store.BlocksCollection), blocked domains and their
+//	subdomains (store.DomainBlocksCollection) and gone inboxes left out → one
 //	delivery job per inbox, duplicates merged by unique key
 //
 // It pauses while Options.MaxQueued deliveries wait, so that a huge
@@ -27,7 +27,8 @@
 //
 // A delivery job (DeliverKind) is a POST signed with the sending actor's
 // key. 2xx completes it; a 4xx other than 408 and 429 fails it for good
-// (410 Gone also marks the inbox gone); anything else (5xx, timeouts,
+// (410 Gone from an actor's own inbox also marks that inbox gone; from a
+// shared inbox it fails that delivery only); anything else (5xx, timeouts,
 // refused connections, 408, 429) is retried after Options.Backoff
 // (Mastodon's schedule by default, about two days over
 // DefaultMaxAttempts attempts), or when a 429 or 503 says Retry-After.
