@@ -247,6 +247,7 @@ type dopts struct {
 	frozen      bool          // a clock that stands still but for Advance
 	timeout     time.Duration // of the transport; default 5s
 	concurrency int           // of the worker
+	maxAttempts int           // of the worker; 0 means its default
 	ob          outbox.Options
 }
 
@@ -278,7 +279,7 @@ func newDFix(t *testing.T, o dopts) *dfix {
 	}
 	tr := ap.NewHTTPTransport(&ap.HTTPTransportOptions{Resolver: f.net, DialContext: f.net.DialContext, Timeout: o.timeout})
 	f.w = worker.New(f.db, &worker.Options{PollInterval: 5 * time.Millisecond, Clock: f.clock.Now,
-		Concurrency: o.concurrency, Logger: slog.New(slog.DiscardHandler)})
+		Concurrency: o.concurrency, MaxAttempts: o.maxAttempts, Logger: slog.New(slog.DiscardHandler)})
 	opts := o.ob
 	opts.Worker, opts.Clock, opts.Logger = f.w, f.clock.Now, slog.New(slog.DiscardHandler)
 	if opts.Backoff == nil {
@@ -1033,4 +1034,24 @@ func TestDeliveryDomainBlockCoversSubdomains(t *testing.T) {
 	assert.Zero(t, f.net.dialsTo("a.b.blocked.example"))
 	assert.Equal(t, 1, near.count(""), "a domain that merely ends the same way is not blocked")
 	assert.Equal(t, 1, ok.count(""))
+}
+
+// A worker that allows fewer attempts than the outbox lowers the outbox's
+// limit: the delivery still ends dead, reported to OnPermanentFailure,
+// after the worker's last attempt (it was discarded by the worker as
+// failed, unreported, before).
+func TestDeliveryWorkerMaxAttemptsBoundsTheOutbox(t *testing.T) {
+	f := newDFix(t, dopts{maxAttempts: 2, ob: outbox.Options{MaxAttempts: 5}})
+	down := newPeer(t, f.net, "down.example", status(http.StatusInternalServerError))
+	bob := f.remote("http://down.example/users/bob", down.inbox("/users/bob/inbox"), "")
+	f.start(t)
+
+	id := f.post(t, note(bob))
+	f.settle(t)
+	assert.Equal(t, 2, down.count(""))
+	s := f.status(t, id, down.inbox("/users/bob/inbox"))
+	assert.Equal(t, outbox.DeliveryDead, s.State)
+	assert.Equal(t, 2, s.Attempts)
+	require.Len(t, f.permanentFailures(), 1)
+	assert.Equal(t, 2, f.permanentFailures()[0].d.Attempts)
 }

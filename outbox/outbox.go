@@ -47,8 +47,8 @@ type Options struct {
 	MaxPerHost int
 	// MaxAttempts is how often a delivery is tried before it is given up
 	// (dead); default DefaultMaxAttempts, which with DefaultBackoff
-	// retries for about two days, as Mastodon does. Retries are also
-	// bounded by the Worker's MaxAttempts.
+	// retries for about two days, as Mastodon does. A Worker whose
+	// MaxAttempts is lower lowers it.
 	MaxAttempts int
 	// Backoff is the wait before the attempt after failed attempt n
 	// (1-based); default DefaultBackoff. A 429 or 503 with Retry-After
@@ -140,6 +140,10 @@ func New(db *store.DB, actors *actor.Directory, tr ap.Transport, resolver ActorR
 	if o.opts.MaxAttempts <= 0 {
 		o.opts.MaxAttempts = DefaultMaxAttempts
 	}
+	// The worker would discard a delivery after its own last attempt,
+	// without the outbox's state (dead) or OnPermanentFailure: the
+	// outbox gives up no later.
+	o.opts.MaxAttempts = min(o.opts.MaxAttempts, o.opts.Worker.MaxAttempts())
 	if o.opts.Backoff == nil {
 		o.opts.Backoff = DefaultBackoff
 	}
