@@ -78,43 +78,30 @@ func skipValue(b []byte, i int) int {
 	return i
 }
 
-// eachMember calls fn with the key (as a JSON string token, quotes
-// included) and the value of each member of the object b, in order. It
-// reports false when b is not an object it can scan.
-func eachMember(b []byte, fn func(key, value []byte)) bool {
+// eachEntry scans the object or array b (open and close its brackets):
+// entry reads the entry that starts at b[i] and returns the index just
+// after it, or -1. It reports false when b is not such a container it can
+// scan.
+func eachEntry(b []byte, open, close byte, entry func(i int) int) bool {
 	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
+	if i >= len(b) || b[i] != open {
 		return false
 	}
 	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
+	if i < len(b) && b[i] == close {
 		return true
 	}
 	for i < len(b) {
-		if b[i] != '"' {
-			return false
-		}
-		k := skipString(b, i)
-		if k < 0 {
-			return false
-		}
-		key := b[i:k]
-		i = skipSpace(b, k)
-		if i >= len(b) || b[i] != ':' {
-			return false
-		}
-		i = skipSpace(b, i+1)
-		end := skipValue(b, i)
+		end := entry(i)
 		if end < 0 {
 			return false
 		}
-		fn(key, b[i:end])
 		i = skipSpace(b, end)
 		if i >= len(b) {
 			return false
 		}
 		switch b[i] {
-		case '}':
+		case close:
 			return true
 		case ',':
 			i = skipSpace(b, i+1)
@@ -125,37 +112,42 @@ func eachMember(b []byte, fn func(key, value []byte)) bool {
 	return false
 }
 
+// eachMember calls fn with the key (as a JSON string token, quotes
+// included) and the value of each member of the object b, in order. It
+// reports false when b is not an object it can scan.
+func eachMember(b []byte, fn func(key, value []byte)) bool {
+	return eachEntry(b, '{', '}', func(i int) int {
+		if b[i] != '"' {
+			return -1
+		}
+		k := skipString(b, i)
+		if k < 0 {
+			return -1
+		}
+		key := b[i:k]
+		i = skipSpace(b, k)
+		if i >= len(b) || b[i] != ':' {
+			return -1
+		}
+		i = skipSpace(b, i+1)
+		end := skipValue(b, i)
+		if end >= 0 {
+			fn(key, b[i:end])
+		}
+		return end
+	})
+}
+
 // eachElement calls fn with each element of the array b. It reports false
 // when b is not an array it can scan.
 func eachElement(b []byte, fn func(value []byte)) bool {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '[' {
-		return false
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return true
-	}
-	for i < len(b) {
+	return eachEntry(b, '[', ']', func(i int) int {
 		end := skipValue(b, i)
-		if end < 0 {
-			return false
+		if end >= 0 {
+			fn(b[i:end])
 		}
-		fn(b[i:end])
-		i = skipSpace(b, end)
-		if i >= len(b) {
-			return false
-		}
-		switch b[i] {
-		case ']':
-			return true
-		case ',':
-			i = skipSpace(b, i+1)
-		default:
-			return false
-		}
-	}
-	return false
+		return end
+	})
 }
 
 // keyIs reports whether the JSON string token key is name, escapes
@@ -165,10 +157,10 @@ func keyIs(key []byte, name string) bool {
 		return true
 	}
 	if bytes.IndexByte(key, '\\') < 0 && utf8.Valid(key) {
-		return false
+		return false // the bytes are the name: they differ
 	}
-	var s string
-	return json.Unmarshal(key, &s) == nil && s == name
+	s, ok := stringValue(key)
+	return ok && s == name
 }
 
 // stringValue decodes the JSON string token v; ok is false when v is not

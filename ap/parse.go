@@ -230,7 +230,25 @@ func normalize(m map[string]any) error {
 	default:
 		m["@context"] = asContext
 	}
-	switch typ := m["type"].(type) {
+	if err := checkType(m["type"]); err != nil {
+		return err
+	}
+	if id, ok := m["id"]; ok {
+		if err := checkID(id); err != nil {
+			return err
+		}
+		if id == nil {
+			delete(m, "id")
+		}
+	}
+	normalizeTree(m)
+	return nil
+}
+
+// checkType checks a document's top-level type: a non-empty string or a
+// non-empty list of them.
+func checkType(typ any) error {
+	switch typ := typ.(type) {
 	case string:
 		if typ == "" {
 			return Errorf(http.StatusBadRequest, "missing type", nil)
@@ -249,20 +267,22 @@ func normalize(m map[string]any) error {
 	default:
 		return Errorf(http.StatusBadRequest, "invalid type", nil)
 	}
-	if id, ok := m["id"]; ok {
-		switch s := id.(type) {
-		case nil:
-			delete(m, "id")
-		case string:
-			u, err := url.Parse(s)
-			if err != nil || !u.IsAbs() {
-				return Errorf(http.StatusBadRequest, "invalid id", err)
-			}
-		default:
-			return Errorf(http.StatusBadRequest, "invalid id", fmt.Errorf("id is a %T", id))
+	return nil
+}
+
+// checkID checks a document's top-level id, when it has one: an absolute
+// IRI, or null (read as no id).
+func checkID(id any) error {
+	switch s := id.(type) {
+	case nil:
+	case string:
+		u, err := url.Parse(s)
+		if err != nil || !u.IsAbs() {
+			return Errorf(http.StatusBadRequest, "invalid id", err)
 		}
+	default:
+		return Errorf(http.StatusBadRequest, "invalid id", fmt.Errorf("id is a %T", id))
 	}
-	normalizeTree(m)
 	return nil
 }
 

@@ -82,37 +82,17 @@ func Decode(data []byte) (*Doc, error) {
 	}
 	d.top = true
 	// What normalize checks of the top level, from the members alone.
-	switch typ := d.get("type").(type) {
-	case string:
-		if typ == "" {
-			return nil, Errorf(http.StatusBadRequest, "missing type", nil)
-		}
-	case []any:
-		if len(typ) == 0 {
-			return nil, Errorf(http.StatusBadRequest, "missing type", nil)
-		}
-		for _, e := range typ {
-			if s, ok := e.(string); !ok || s == "" {
-				return nil, Errorf(http.StatusBadRequest, "invalid type", nil)
-			}
-		}
-	case nil:
-		return nil, Errorf(http.StatusBadRequest, "missing type", nil)
-	default:
-		return nil, Errorf(http.StatusBadRequest, "invalid type", nil)
+	if err := checkType(d.get("type")); err != nil {
+		return nil, err
 	}
 	if _, ok := d.spans["id"]; ok {
-		switch id := d.get("id").(type) {
-		case nil:
+		id := d.get("id")
+		if err := checkID(id); err != nil {
+			return nil, err
+		}
+		if id == nil {
 			delete(d.spans, "id")
 			delete(d.vals, "id")
-		case string:
-			u, err := url.Parse(id)
-			if err != nil || !u.IsAbs() {
-				return nil, Errorf(http.StatusBadRequest, "invalid id", err)
-			}
-		default:
-			return nil, Errorf(http.StatusBadRequest, "invalid id", fmt.Errorf("id is a %T", id))
 		}
 	}
 	return d, nil
