@@ -42,8 +42,10 @@ type Driver struct {
 	jobs    map[int64]*store.Job      // id -> job; stored jobs are never mutated, only replaced
 	jobIDs  []int64                   // every job ID, ascending
 	unique  map[string]int64          // unique key -> job ID
-	active  map[string]map[int64]bool // kind -> IDs of available, retryable and running jobs
-	done    map[int64]bool            // IDs of completed and discarded jobs
+	ready   map[string]*readyHeap     // kind -> available and retryable jobs by (RunAt, ID)
+	running map[string]map[int64]bool // kind -> IDs of running jobs
+	counts  map[string]map[store.JobState]int
+	done    map[int64]bool // IDs of completed and discarded jobs
 }
 
 // The fields FindObjects can select by, as indexes into Driver.index.
@@ -66,7 +68,9 @@ func NewDriver() *Driver {
 		values:  make(map[string]value),
 		jobs:    make(map[int64]*store.Job),
 		unique:  make(map[string]int64),
-		active:  make(map[string]map[int64]bool),
+		ready:   make(map[string]*readyHeap),
+		running: make(map[string]map[int64]bool),
+		counts:  make(map[string]map[store.JobState]int),
 		done:    make(map[int64]bool),
 	}
 	for i := range d.index {
@@ -563,6 +567,12 @@ func cloneJob(j *store.Job) *store.Job {
 
 // setJob stores j under id (nil deletes the job), keeps the indexes in
 // step and logs the inverse. Stored jobs are never changed in place.
+//
+// The ready heap of a kind is validated when read: an entry stands for
+// its job only while the job is available or retryable with the entry's
+// RunAt. A job leaves those states only by being claimed, which pops its
+// entry, or by a rollback, which stores the earlier job again and so
+// pushes an entry for it; stale entries are rare and dropped when met.
 func (t *tx) setJob(id int64, j *store.Job) {
 	d := t.d
 	old := d.jobs[id]
@@ -571,11 +581,12 @@ func (t *tx) setJob(id int64, j *store.Job) {
 		if old.UniqueKey != "" {
 			delete(d.unique, old.UniqueKey)
 		}
-		if a := d.active[old.Kind]; a != nil {
-			delete(a, id)
-			if len(a) == 0 {
-				delete(d.active, old.Kind)
-			}
+		if old.State == store.JobRunning {
+			delete(d.running[old.Kind], id)
+		}
+		c := d.counts[old.Kind]
+		if c[old.State]--; c[old.State] == 0 {
+			delete(c, old.State)
 		}
 		delete(d.done, id)
 		if j == nil {
@@ -590,14 +601,27 @@ func (t *tx) setJob(id int64, j *store.Job) {
 		switch j.State {
 		case store.JobCompleted, store.JobDiscarded:
 			d.done[id] = true
-		default:
-			a := d.active[j.Kind]
-			if a == nil {
-				a = make(map[int64]bool)
-				d.active[j.Kind] = a
+		case store.JobRunning:
+			r := d.running[j.Kind]
+			if r == nil {
+				r = make(map[int64]bool)
+				d.running[j.Kind] = r
 			}
-			a[id] = true
+			r[id] = true
+		default:
+			h := d.ready[j.Kind]
+			if h == nil {
+				h = &readyHeap{}
+				d.ready[j.Kind] = h
+			}
+			heap.Push(h, readyEntry{runAt: j.RunAt, id: id})
 		}
+		c := d.counts[j.Kind]
+		if c == nil {
+			c = make(map[store.JobState]int)
+			d.counts[j.Kind] = c
+		}
+		c[j.State]++
 		if old == nil {
 			d.jobIDs = insertSeq(d.jobIDs, id)
 		}
@@ -625,55 +649,51 @@ func (t *tx) InsertJob(ctx context.Context, j *store.Job) (bool, error) {
 	return true, nil
 }
 
-func claimable(j *store.Job, now time.Time) bool {
-	switch j.State {
-	case store.JobAvailable, store.JobRetryable:
-		return !j.RunAt.After(now)
-	case store.JobRunning:
-		return !j.LeaseUntil.After(now)
-	}
-	return false
-}
-
 func (t *tx) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]*store.Job, error) {
 	if err := t.check(ctx, true); err != nil {
 		return nil, err
 	}
-	// The p.Limit first due jobs, by (RunAt, ID), kept in a max-heap of
-	// that size: a claim costs O(n log Limit) over the n active jobs,
-	// not a sort of the whole backlog.
-	older := func(a, b *store.Job) bool {
+	older := func(a, b *store.Job) int {
 		if c := a.RunAt.Compare(b.RunAt); c != 0 {
-			return c < 0
+			return c
 		}
-		return a.ID < b.ID
+		return cmp.Compare(a.ID, b.ID)
 	}
-	top := &jobHeap{before: older}
+	// The candidates: of each kind, the p.Limit first due jobs of its
+	// ready heap (popped: claimed, or pushed back below) and the running
+	// jobs whose lease expired (as many as the kind's workers run, not
+	// the backlog). A claim costs O(Limit log n), not a walk of the n
+	// queued jobs.
+	var cands []*store.Job
+	seen := make(map[int64]bool)
 	// A job has one kind: listing a kind twice must not claim it twice.
 	for _, kind := range slices.Compact(slices.Sorted(slices.Values(p.Kinds))) {
-		for id := range t.d.active[kind] {
-			j := t.d.jobs[id]
-			if !claimable(j, p.Now) {
-				continue
+		if h := t.d.ready[kind]; h != nil {
+			taken := 0
+			for h.Len() > 0 && taken < p.Limit && !h.entries[0].runAt.After(p.Now) {
+				e := heap.Pop(h).(readyEntry)
+				j := t.d.jobs[e.id]
+				if j == nil || seen[e.id] || (j.State != store.JobAvailable && j.State != store.JobRetryable) || !j.RunAt.Equal(e.runAt) {
+					continue // stale
+				}
+				seen[e.id] = true
+				cands = append(cands, j)
+				taken++
 			}
-			if len(top.jobs) < p.Limit {
-				heap.Push(top, j)
-			} else if older(j, top.jobs[0]) {
-				top.jobs[0] = j
-				heap.Fix(top, 0)
+		}
+		for id := range t.d.running[kind] {
+			if j := t.d.jobs[id]; !j.LeaseUntil.After(p.Now) {
+				cands = append(cands, j)
 			}
 		}
 	}
-	cands := top.jobs
-	slices.SortFunc(cands, func(a, b *store.Job) int {
-		switch {
-		case older(a, b):
-			return -1
-		case older(b, a):
-			return 1
+	slices.SortFunc(cands, older)
+	for _, j := range cands[min(p.Limit, len(cands)):] {
+		if j.State != store.JobRunning { // not claimed: back in its heap
+			heap.Push(t.d.ready[j.Kind], readyEntry{runAt: j.RunAt, id: j.ID})
 		}
-		return 0
-	})
+	}
+	cands = cands[:min(p.Limit, len(cands))]
 	out := make([]*store.Job, 0, len(cands))
 	for _, j := range cands {
 		c := cloneJob(j)
@@ -778,6 +798,19 @@ func (t *tx) CountJobs(ctx context.Context, q store.JobQuery) (int, error) {
 		return 0, err
 	}
 	n := 0
+	if q.UniqueKey == "" { // from the counts, not a walk of every job
+		for kind, c := range t.d.counts {
+			if len(q.Kinds) > 0 && !slices.Contains(q.Kinds, kind) {
+				continue
+			}
+			for state, k := range c {
+				if len(q.States) == 0 || slices.Contains(q.States, state) {
+					n += k
+				}
+			}
+		}
+		return n, nil
+	}
 	q.AfterID = 0
 	t.eachJob(q, func(*store.Job) bool { n++; return true })
 	return n, nil
@@ -827,18 +860,28 @@ func (t *tx) DeleteJobs(ctx context.Context, before time.Time, limit int) (int, 
 	return len(old), nil
 }
 
-// jobHeap is a max-heap of jobs: the root is the one to claim last.
-type jobHeap struct {
-	jobs   []*store.Job
-	before func(a, b *store.Job) bool // a is claimed before b
+// readyEntry is a job of a ready heap: available or retryable from runAt.
+type readyEntry struct {
+	runAt time.Time
+	id    int64
 }
 
-func (h *jobHeap) Len() int           { return len(h.jobs) }
-func (h *jobHeap) Less(i, k int) bool { return h.before(h.jobs[k], h.jobs[i]) }
-func (h *jobHeap) Swap(i, k int)      { h.jobs[i], h.jobs[k] = h.jobs[k], h.jobs[i] }
-func (h *jobHeap) Push(x any)         { h.jobs = append(h.jobs, x.(*store.Job)) }
-func (h *jobHeap) Pop() any {
-	j := h.jobs[len(h.jobs)-1]
-	h.jobs = h.jobs[:len(h.jobs)-1]
-	return j
+// readyHeap is a min-heap of readyEntry by (runAt, id): the root is the
+// job to claim first.
+type readyHeap struct{ entries []readyEntry }
+
+func (h *readyHeap) Len() int { return len(h.entries) }
+func (h *readyHeap) Less(i, k int) bool {
+	a, b := h.entries[i], h.entries[k]
+	if c := a.runAt.Compare(b.runAt); c != 0 {
+		return c < 0
+	}
+	return a.id < b.id
+}
+func (h *readyHeap) Swap(i, k int) { h.entries[i], h.entries[k] = h.entries[k], h.entries[i] }
+func (h *readyHeap) Push(x any)    { h.entries = append(h.entries, x.(readyEntry)) }
+func (h *readyHeap) Pop() any {
+	e := h.entries[len(h.entries)-1]
+	h.entries = h.entries[:len(h.entries)-1]
+	return e
 }
