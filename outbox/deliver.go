@@ -189,12 +189,26 @@ const (
 // waits for it (until its next attempt when it is waiting for a retry),
 // without using an attempt.
 func (o *Outbox) waitForPrevious(ctx context.Context, d delivery) (error, error) {
-	return o.waitForJob(ctx, d.After, orderWait)
+	if d.After != 0 {
+		return o.waitForJob(ctx, d.After, orderWait)
+	}
+	for _, act := range d.Prev {
+		jobs, err := o.db.Jobs(ctx, store.JobQuery{Kinds: []string{DeliverKind}, UniqueKey: deliveryKey(act, d.Inbox), Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		if len(jobs) == 0 {
+			continue // none to this inbox, or pruned: long done
+		}
+		if wait := o.waitFor(jobs[0], orderWait); wait != nil {
+			return wait, nil
+		}
+	}
+	return nil, nil
 }
 
 // waitForJob returns a snooze outcome while the job id (0: none) is not
-// done: until its due time when that is later than wait from now, else
-// for wait.
+// done (see waitFor).
 func (o *Outbox) waitForJob(ctx context.Context, id int64, wait time.Duration) (error, error) {
 	if id == 0 {
 		return nil, nil
@@ -205,20 +219,40 @@ func (o *Outbox) waitForJob(ctx context.Context, id int64, wait time.Duration) (
 	} else if err != nil {
 		return nil, err
 	}
-	switch prev.State {
-	case store.JobCompleted, store.JobDiscarded:
-		return nil, nil
-	case store.JobRetryable, store.JobAvailable:
-		if now := o.opts.Clock(); prev.RunAt.After(now.Add(wait)) {
-			return worker.SnoozeUntil(prev.RunAt.Add(wait)), nil
-		}
-	}
-	return worker.Snooze(wait), nil
+	return o.waitFor(prev, wait), nil
 }
 
-// fanoutOrderKey names the value that holds the id of the last fan-out
-// job enqueued with an order key (see fanout.Order).
+// waitFor returns a snooze outcome while prev is not done: until its due
+// time when that is later than wait from now, else for wait; nil once it
+// is done.
+func (o *Outbox) waitFor(prev *store.Job, wait time.Duration) error {
+	switch prev.State {
+	case store.JobCompleted, store.JobDiscarded:
+		return nil
+	case store.JobRetryable, store.JobAvailable:
+		if now := o.opts.Clock(); prev.RunAt.After(now.Add(wait)) {
+			return worker.SnoozeUntil(prev.RunAt.Add(wait))
+		}
+	}
+	return worker.Snooze(wait)
+}
+
+// fanoutOrderKey names the value that holds the order chain of an order
+// key (see fanout.Order): an orderChain, or, as versions before it wrote,
+// the id of the last fan-out job alone.
 func fanoutOrderKey(order string) string { return "slothpub:fanout-order:" + order }
+
+// orderChain is the last fan-out job enqueued with an order key and the
+// activities posted with it, newest first.
+type orderChain struct {
+	Job  int64    `json:"job"`
+	Acts []string `json:"acts,omitempty"`
+}
+
+// maxOrderChain is how many earlier activities a delivery waits for: an
+// Update waits for the Create, a Delete for the last Updates and the
+// Create.
+const maxOrderChain = 8
 
 // orderedFanout is the payload of a fan-out job as PostTx enqueues it:
 // the fan-out, and the fan-out job enqueued before it with the same order
@@ -230,20 +264,24 @@ type orderedFanout struct {
 
 // enqueueFanout enqueues the fan-out f in tx, after the fan-out of the
 // activity posted before it with the same order key (the Create of a
-// note before its Update and its Delete, a Like before its Undo). The
-// order chain of each inbox is written by the fan-outs, as they enqueue
-// the deliveries; two fan-outs running at once would write it in the
-// order they happen to run, and an Update could reach an inbox before its
-// Create. Waiting for the fan-out before also lets an Update or Delete
-// read the whole reach of its object.
+// note before its Update and its Delete, a Like before its Undo). Each
+// delivery waits for the deliveries to its inbox of the activities posted
+// before with the key (fanout.Prev); waiting for the fan-out before makes
+// sure those are queued when the deliveries that wait for them are, and
+// lets an Update or Delete read the whole reach of its object.
 func (o *Outbox) enqueueFanout(ctx context.Context, tx *store.Tx, f fanout) error {
-	of := orderedFanout{fanout: f}
-	chain := fanoutOrderKey(f.Order)
-	if prev, err := tx.GetValue(ctx, chain); err == nil {
-		of.After, _ = strconv.ParseInt(string(prev), 10, 64)
+	var chain orderChain
+	key := fanoutOrderKey(f.Order)
+	if prev, err := tx.GetValue(ctx, key); err == nil {
+		if json.Unmarshal(prev, &chain) != nil {
+			chain = orderChain{} // an older version's: the job id alone
+			chain.Job, _ = strconv.ParseInt(string(prev), 10, 64)
+		}
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	f.Prev = chain.Acts
+	of := orderedFanout{fanout: f, After: chain.Job}
 	payload, err := json.Marshal(of)
 	if err != nil {
 		return err
@@ -255,7 +293,12 @@ func (o *Outbox) enqueueFanout(ctx context.Context, tx *store.Tx, f fanout) erro
 	if !inserted {
 		return nil
 	}
-	return tx.PutValue(ctx, chain, []byte(strconv.FormatInt(id, 10)), o.opts.Clock().Add(orderHorizon))
+	next := orderChain{Job: id, Acts: append([]string{f.Activity}, chain.Acts[:min(len(chain.Acts), maxOrderChain-1)]...)}
+	raw, err := json.Marshal(next)
+	if err != nil {
+		return err
+	}
+	return tx.PutValue(ctx, key, raw, o.opts.Clock().Add(orderHorizon))
 }
 
 // orderedFanoutJob runs the fan-out job j once the fan-out it must follow
@@ -488,6 +531,9 @@ func statusOf(inbox string, j *store.Job) DeliveryStatus {
 // fan-out runs, more may appear.
 func (o *Outbox) Deliveries(ctx context.Context, activity, cursor string, limit int) (page []DeliveryStatus, next string, err error) {
 	limit = min(max(limit, 1), store.MaxPageLimit)
+	if cursor == "" {
+		cursor = "0" // the oldest page
+	}
 	items, err := o.db.Page(ctx, store.DeliveriesCollection(activity), store.PageQuery{MinID: cursor, Limit: limit})
 	if err != nil {
 		return nil, "", err

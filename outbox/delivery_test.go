@@ -20,6 +20,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -1054,4 +1055,117 @@ func TestDeliveryWorkerMaxAttemptsBoundsTheOutbox(t *testing.T) {
 	assert.Equal(t, 2, s.Attempts)
 	require.Len(t, f.permanentFailures(), 1)
 	assert.Equal(t, 2, f.permanentFailures()[0].d.Attempts)
+}
+
+// An Update of a note goes where its Create went and to the followers of
+// now; a Delete goes where either went, and to the inboxes an earlier
+// version recorded in the object's ReachCollection: each inbox once per
+// activity, although the audiences overlap.
+func TestDeliveryReach(t *testing.T) {
+	for _, sk := range storeKinds {
+		t.Run(sk.name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newDFix(t, dopts{sqlite: sk.sqlite, ob: outbox.Options{MaxAttempts: 3}})
+			p := newPeer(t, f.net, "reach.example", status(http.StatusAccepted))
+			var users []*url.URL
+			for _, name := range []string{"a", "b", "c", "old"} {
+				users = append(users, f.remote("http://reach.example/users/"+name, p.inbox("/users/"+name+"/inbox"), ""))
+			}
+			a, b, c := users[0], users[1], users[2]
+			followers := f.alice.Followers().String()
+			follow := func(u *url.URL, on bool) {
+				t.Helper()
+				if on {
+					require.NoError(t, f.db.AddItem(ctx, followers, u.String()))
+				} else {
+					require.NoError(t, f.db.RemoveItem(ctx, followers, u.String()))
+				}
+			}
+			f.start(t)
+
+			id := iri(f.alice.IRI().String() + "/statuses/reach")
+			now := time.Now()
+			follow(a, true)
+			follow(c, true)
+			n := ap.NewNote(id, f.alice.IRI(), "first", now)
+			ap.SetCc(n, f.alice.Followers())
+			create := f.post(t, ap.NewCreate(nil, f.alice.IRI(), n))
+			f.settle(t)
+			// An inbox as the versions before ReachActivitiesCollection
+			// recorded the reach.
+			require.NoError(t, f.db.AddItem(ctx, store.ReachCollection(id.String()), p.inbox("/users/old/inbox")))
+
+			follow(a, false)
+			follow(b, true)
+			n = ap.NewNote(id, f.alice.IRI(), "edited", now)
+			ap.SetCc(n, f.alice.Followers())
+			update := f.post(t, ap.NewUpdate(nil, f.alice.IRI(), n))
+			f.settle(t)
+
+			follow(b, false)
+			del := ap.NewDelete(nil, f.alice.IRI(), ap.NewTombstone(id, "Note", now))
+			ap.SetCc(del, f.alice.Followers())
+			remove := f.post(t, del)
+			f.settle(t)
+
+			got := map[string][]string{} // activity type → inboxes, as POSTed
+			for _, h := range p.posts() {
+				typ, obj := kindAndObject(t, h.body)
+				require.Equal(t, id.String(), obj)
+				got[typ] = append(got[typ], h.path)
+			}
+			for typ := range got {
+				slices.Sort(got[typ])
+			}
+			assert.Equal(t, []string{"/users/a/inbox", "/users/c/inbox"}, got["Create"])
+			assert.Equal(t, []string{"/users/a/inbox", "/users/b/inbox", "/users/c/inbox", "/users/old/inbox"}, got["Update"],
+				"the Create's reach (a, c, and old from the earlier record) and the followers of now (b, c)")
+			assert.Equal(t, []string{"/users/a/inbox", "/users/b/inbox", "/users/c/inbox", "/users/old/inbox"}, got["Delete"],
+				"everyone the Create or the Update reached")
+			for act, want := range map[string]int{create: 2, update: 4, remove: 4} {
+				page, next, err := f.ob.Deliveries(ctx, act, "", 100)
+				require.NoError(t, err)
+				assert.Empty(t, next)
+				assert.Len(t, page, want, act)
+			}
+		})
+	}
+}
+
+// Deliveries pages an activity's deliveries oldest first, each once, to
+// the last page.
+func TestDeliveriesPages(t *testing.T) {
+	const recipients = 25
+	f := newDFix(t, dopts{})
+	p := newPeer(t, f.net, "many.example", status(http.StatusAccepted))
+	var to []*url.URL
+	for i := range recipients {
+		to = append(to, f.remote(fmt.Sprintf("http://many.example/users/u%02d", i), p.inbox(fmt.Sprintf("/users/u%02d/inbox", i)), ""))
+	}
+	f.start(t)
+	id := f.post(t, note(to...))
+	f.settle(t)
+
+	var seen []string
+	cursor, pages := "", 0
+	for {
+		page, next, err := f.ob.Deliveries(context.Background(), id, cursor, 10)
+		require.NoError(t, err)
+		pages++
+		for _, s := range page {
+			assert.Equal(t, outbox.DeliverySent, s.State)
+			seen = append(seen, s.Inbox)
+		}
+		if next == "" {
+			break
+		}
+		require.Less(t, pages, 10, "Deliveries never ends")
+		cursor = next
+	}
+	var want []string
+	for i := range recipients {
+		want = append(want, p.inbox(fmt.Sprintf("/users/u%02d/inbox", i)))
+	}
+	assert.Equal(t, want, seen, "every delivery once, in the order they were queued")
+	assert.Equal(t, 3, pages)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -30,14 +29,20 @@ type fanout struct {
 	// the recipients: it is expanded page by page.
 	Followers bool `json:"f,omitempty"`
 	// Record names the local objects whose reach the deliveries extend
-	// (a Create's); Extend the local objects whose reach the activity
-	// also goes to (an Update's or a Delete's).
+	// (a Create's, an Update's): the fan-out adds the activity to their
+	// ReachActivitiesCollection when it is done. Extend names the local
+	// objects whose reach the activity also goes to (an Update's or a
+	// Delete's).
 	Record []string `json:"rec,omitempty"`
 	Extend []string `json:"ext,omitempty"`
 	// Order is the key that orders deliveries to one inbox: deliveries
 	// with the same key reach an inbox in the order they were posted
 	// (Create, Update, Delete of one note; a Like and its Undo).
 	Order string `json:"ord,omitempty"`
+	// Prev is the activities posted before this one with the same order
+	// key, newest first (at most maxOrderChain): a delivery to an inbox
+	// waits for their deliveries to that inbox.
+	Prev []string `json:"prev,omitempty"`
 }
 
 func newFanout(o *Outbox, from *actor.Actor, activity vocab.Type, recipients []string) fanout {
@@ -60,7 +65,10 @@ func newFanout(o *Outbox, from *actor.Actor, activity vocab.Type, recipients []s
 		switch activity.GetTypeName() {
 		case "Create":
 			f.Record = append(f.Record, obj.String())
-		case "Update", "Delete":
+		case "Update":
+			f.Record = append(f.Record, obj.String())
+			f.Extend = append(f.Extend, obj.String())
+		case "Delete":
 			f.Extend = append(f.Extend, obj.String())
 		}
 	}
@@ -95,6 +103,12 @@ type fanoutProgress struct {
 	Stage  int    `json:"s"`
 	Cursor string `json:"c,omitempty"` // page cursor (MaxID) in the stage's collection
 	Extend int    `json:"e,omitempty"` // index in fanout.Extend during stageReach
+	// During stageReach, the activity of the object's reach whose
+	// deliveries are read: its id and its cursor in the object's
+	// ReachActivitiesCollection; none for the ReachCollection of
+	// earlier versions, read first.
+	ActIRI string `json:"ai,omitempty"`
+	Act    string `json:"ac,omitempty"`
 }
 
 func fanoutProgressKey(activity string) string { return "slothpub:fanout-progress:" + activity }
@@ -139,11 +153,43 @@ func (o *Outbox) fanoutJob(ctx context.Context, j *store.Job) error {
 		if err := tx.DeleteValue(ctx, fanoutProgressKey(f.Activity)); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		// The deliveries are all queued: they are now part of the reach
+		// of the objects, for the fan-outs of later Updates and Deletes
+		// (which waited for this one to finish).
+		for _, obj := range f.Record {
+			if err := ignoreExists(tx.AddItem(ctx, store.ReachActivitiesCollection(obj), f.Activity)); err != nil {
+				return err
+			}
+		}
 		return tx.Complete(ctx, j)
 	}); err != nil {
 		return err
 	}
 	return worker.ErrFinished
+}
+
+// nextReachSource returns the progress that reads the next source of the
+// reach of f.Extend[p.Extend] after p's: the deliveries of the next
+// activity about the object, oldest first, else the next object's reach.
+func (o *Outbox) nextReachSource(ctx context.Context, f *fanout, p fanoutProgress) (fanoutProgress, error) {
+	after := p.Act
+	if after == "" {
+		after = "0"
+	}
+	for {
+		page, err := o.db.Page(ctx, store.ReachActivitiesCollection(f.Extend[p.Extend]), store.PageQuery{MinID: after, Limit: 1})
+		if err != nil {
+			return p, err
+		}
+		if len(page.Items) == 0 {
+			return fanoutProgress{Stage: stageReach, Extend: p.Extend + 1}, nil
+		}
+		it := page.Items[0]
+		after = store.FormatSeqCursor(it.Seq)
+		if it.Value != f.Activity {
+			return fanoutProgress{Stage: stageReach, Extend: p.Extend, ActIRI: it.Value, Act: after}, nil
+		}
+	}
 }
 
 // target is one inbox a step delivers to, with the actor it was resolved
@@ -188,7 +234,11 @@ func (o *Outbox) fanoutStep(ctx context.Context, from *actor.Actor, f *fanout, p
 		if p.Extend >= len(f.Extend) {
 			return fanoutProgress{Stage: stageDone}, nil
 		}
-		page, err := o.db.Page(ctx, store.ReachCollection(f.Extend[p.Extend]), store.PageQuery{MaxID: p.Cursor, Limit: o.opts.FanoutPage})
+		coll := store.ReachCollection(f.Extend[p.Extend])
+		if p.ActIRI != "" {
+			coll = store.DeliveriesCollection(p.ActIRI)
+		}
+		page, err := o.db.Page(ctx, coll, store.PageQuery{MaxID: p.Cursor, Limit: o.opts.FanoutPage})
 		if err != nil {
 			return p, err
 		}
@@ -196,7 +246,9 @@ func (o *Outbox) fanoutStep(ctx context.Context, from *actor.Actor, f *fanout, p
 			direct = append(direct, it.Value)
 		}
 		if len(page.Items) < o.opts.FanoutPage {
-			next = fanoutProgress{Stage: stageReach, Extend: p.Extend + 1}
+			if next, err = o.nextReachSource(ctx, f, p); err != nil {
+				return p, err
+			}
 		} else {
 			next.Cursor = store.FormatSeqCursor(page.Items[len(page.Items)-1].Seq)
 		}
@@ -246,27 +298,27 @@ type delivery struct {
 	Activity string `json:"a"`
 	From     string `json:"from"`
 	Inbox    string `json:"in"`
+	// Prev is fanout.Prev: this delivery waits until the deliveries of
+	// those activities to the same inbox are done.
+	Prev []string `json:"prev,omitempty"`
 	// After is the id of the delivery job to the same inbox with the same
-	// order key enqueued before this one: this one waits until it is done.
+	// order key enqueued before this one, as versions before Prev ordered
+	// deliveries: this one waits until it is done.
 	After int64 `json:"after,omitempty"`
 	// Personal: Inbox is one actor's own inbox (see target.personal).
 	Personal bool `json:"personal,omitempty"`
 }
 
-// orderHorizon is how long the order chain of deliveries to an inbox is
-// remembered: past it, the delivery before is long done or dead.
+// orderHorizon is how long the order chain of an order key is
+// remembered: past it, the deliveries before are long done or dead.
 const orderHorizon = 7 * 24 * time.Hour
-
-func orderChainKey(order, inbox string) string {
-	return "slothpub:delivery-order:" + order + " " + inbox
-}
 
 // enqueueDelivery enqueues the delivery of the fan-out's activity to t, in
 // tx, unless it is queued already (the same shared inbox reached through
 // several followers), the inbox is gone, or its host or actor is blocked.
-// It records the delivery for its status, the reach of the activity's
-// objects and the order chain of the inbox. ok reports whether a job was
-// enqueued. blocked remembers, for the unit, which hosts are domain
+// It records the delivery for its status (the activity's
+// DeliveriesCollection, which is also the reach it gives its objects).
+// ok reports whether a job was enqueued. blocked remembers, for the unit, which hosts are domain
 // blocked: a step reads each host's block once, not once per inbox.
 func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, f *fanout, t target, blocked map[string]bool) (ok bool, err error) {
 	u, err := url.Parse(t.inbox)
@@ -290,31 +342,17 @@ func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, f *fanout, t
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return false, err
 	}
-	d := delivery{Activity: f.Activity, From: f.From, Inbox: t.inbox, Personal: t.personal}
-	chain := orderChainKey(f.Order, t.inbox)
-	if prev, err := tx.GetValue(ctx, chain); err == nil {
-		d.After, _ = strconv.ParseInt(string(prev), 10, 64)
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return false, err
-	}
+	d := delivery{Activity: f.Activity, From: f.From, Inbox: t.inbox, Personal: t.personal, Prev: f.Prev}
 	payload, err := json.Marshal(d)
 	if err != nil {
 		return false, err
 	}
-	id, inserted, err := tx.Enqueue(ctx, DeliverKind, payload, &store.EnqueueOptions{UniqueKey: deliveryKey(f.Activity, t.inbox)})
+	_, inserted, err := tx.Enqueue(ctx, DeliverKind, payload, &store.EnqueueOptions{UniqueKey: deliveryKey(f.Activity, t.inbox)})
 	if err != nil || !inserted {
-		return false, err
-	}
-	if err := tx.PutValue(ctx, chain, []byte(strconv.FormatInt(id, 10)), o.opts.Clock().Add(orderHorizon)); err != nil {
 		return false, err
 	}
 	if err := ignoreExists(tx.AddItem(ctx, store.DeliveriesCollection(f.Activity), t.inbox)); err != nil {
 		return false, err
-	}
-	for _, obj := range f.Record {
-		if err := ignoreExists(tx.AddItem(ctx, store.ReachCollection(obj), t.inbox)); err != nil {
-			return false, err
-		}
 	}
 	return true, nil
 }

@@ -388,7 +388,8 @@ func (tx *Tx) Items(ctx context.Context, collection, cursor string, limit int) (
 //   - SinceID: only items newer than it, the newest of them first (gaps
 //     are possible: a client polls with it).
 //   - MinID: the items immediately newer than it (the previous page);
-//     it takes precedence over SinceID, as in Mastodon.
+//     it takes precedence over SinceID, as in Mastodon. MinID "0" is the
+//     oldest page.
 //
 // Limit <= 0 means DefaultPageLimit; above MaxPageLimit, MaxPageLimit.
 // A malformed id is an error wrapping ErrNotFound.
@@ -415,8 +416,11 @@ func (q PageQuery) rangeOf() (Range, error) {
 	if q.MinID != "" {
 		lower, r.Ascending = q.MinID, true
 	}
-	if r.After, err = parseID(lower); err != nil {
-		return Range{}, err
+	// "0" is before every item: min_id=0 is the oldest page.
+	if lower != "0" {
+		if r.After, err = parseID(lower); err != nil {
+			return Range{}, err
+		}
 	}
 	return r, nil
 }

@@ -289,6 +289,10 @@ func TestPageMastodon(t *testing.T) {
 	if got := values(p); !slices.Equal(got, []string{"7", "6"}) {
 		t.Errorf("max_id with since_id = %v, want [7 6]", got)
 	}
+	p = page(store.PageQuery{MinID: "0", Limit: 3})
+	if got := values(p); !slices.Equal(got, []string{"2", "1", "0"}) || p.Older != "" {
+		t.Errorf("min_id 0 page = %v older %q; want the oldest [2 1 0] and no older", got, p.Older)
+	}
 	p = page(store.PageQuery{MinID: ids[9]})
 	if len(p.Items) != 0 || p.Newer != "" || p.Older != "" {
 		t.Errorf("min_id of the newest = %+v, want an empty page", p)

@@ -80,9 +80,15 @@ const ProcessedCollection = "slothpub:inbox-processed"
 func InboxProgressKey(id string) string { return "slothpub:inbox-progress:" + id }
 
 // ReachCollection names the internal collection of inboxes an object was
-// delivered to (its reach), so an Update or Delete of it goes to the same
-// servers.
+// delivered to, as versions before ReachActivitiesCollection recorded its
+// reach (one item per delivery); it is still read, no longer written.
 func ReachCollection(object string) string { return "slothpub:reach:" + object }
+
+// ReachActivitiesCollection names the internal collection of the local
+// activities about an object (its Create, its Updates): the inboxes of
+// their DeliveriesCollection are its reach, where an Update or Delete of
+// it goes. The reach is recorded once per activity, not once per inbox.
+func ReachActivitiesCollection(object string) string { return "slothpub:reach-activities:" + object }
 
 // BlocksCollection names the internal collection of the actors the local
 // actor local blocks: nothing of local's is delivered to them.

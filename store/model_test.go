@@ -26,6 +26,7 @@ func TestModelNames(t *testing.T) {
 		{store.ProcessedCollection, "slothpub:inbox-processed"},
 		{store.InboxProgressKey(o), "slothpub:inbox-progress:" + o},
 		{store.ReachCollection(o), "slothpub:reach:" + o},
+		{store.ReachActivitiesCollection(o), "slothpub:reach-activities:" + o},
 		{store.PendingFollowKey(a, r), "slothpub:follow-pending:" + a + " " + r},
 	} {
 		if c.got != c.want {

@@ -559,7 +559,11 @@ func TestPanicRecovered(t *testing.T) {
 // renews the lease, and a second worker on the same store never gets it.
 func TestLeaseRenewal(t *testing.T) {
 	eachStore(t, func(t *testing.T, db *store.DB) {
-		const lease = 300 * time.Millisecond
+		// Long enough that a renewal every half lease is not missed on a
+		// loaded machine (the race detector, packages tested in parallel):
+		// at 300 ms the lease sometimes ran out and the second worker
+		// rightly took the job.
+		const lease = 600 * time.Millisecond
 		started := make(chan struct{})
 		var cancelled atomic.Bool
 		a := worker.New(db, &worker.Options{Concurrency: 1, Lease: lease, PollInterval: time.Minute, Logger: quiet})
