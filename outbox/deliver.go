@@ -131,13 +131,67 @@ func (o *Outbox) load(ctx context.Context, d delivery) (*actor.Actor, *store.Obj
 	} else if err != nil {
 		return nil, nil, err
 	}
+	if body, ok := o.bodies.get(d.Activity); ok {
+		return from, &store.Object{IRI: d.Activity, Data: body}, nil
+	}
 	act, err := o.db.GetObject(ctx, d.Activity)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, worker.Discard(err)
 	} else if err != nil {
 		return nil, nil, err
 	}
+	o.bodies.put(d.Activity, act.Data)
 	return from, act, nil
+}
+
+// bodyCache keeps the bodies of the activities delivered last: the
+// deliveries of one fan-out all POST the same stored activity, which is
+// then read from the store once, not once per inbox. An activity is not
+// changed once posted (an Update is an activity of its own), so a cached
+// body is the stored one. It is bounded in entries and bytes; the oldest
+// entry goes first.
+type bodyCache struct {
+	mu    sync.Mutex
+	m     map[string][]byte
+	order []string // keys, oldest first
+	bytes int
+}
+
+const (
+	bodyCacheEntries = 32
+	bodyCacheBytes   = 4 << 20
+	bodyCacheMax     = 256 << 10 // a larger body is not cached
+)
+
+func (c *bodyCache) get(activity string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.m[activity]
+	return b, ok
+}
+
+// put caches body, which the caller no longer changes.
+func (c *bodyCache) put(activity string, body []byte) {
+	if len(body) > bodyCacheMax {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[activity]; ok {
+		return
+	}
+	if c.m == nil {
+		c.m = make(map[string][]byte)
+	}
+	for len(c.order) > 0 && (len(c.order) >= bodyCacheEntries || c.bytes+len(body) > bodyCacheBytes) {
+		old := c.order[0]
+		c.order = c.order[1:]
+		c.bytes -= len(c.m[old])
+		delete(c.m, old)
+	}
+	c.m[activity] = body
+	c.order = append(c.order, activity)
+	c.bytes += len(body)
 }
 
 // maxRetryAfter caps what a peer's Retry-After may ask for.

@@ -111,6 +111,7 @@ type Outbox struct {
 	opts     Options
 	log      *slog.Logger
 	hosts    *hostTable
+	bodies   bodyCache
 }
 
 // New returns an Outbox storing in db, publishing for the local actors in
