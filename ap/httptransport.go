@@ -102,7 +102,8 @@ type HTTPTransportOptions struct {
 	// MaxRedirects caps the redirect chain; default 5. A negative value
 	// follows no redirect at all.
 	MaxRedirects int
-	// MaxPerHost caps the requests in flight to one host name at once,
+	// MaxPerHost caps the requests in flight to one host (name and port,
+	// as the outbox counts its deliveries per host) at once,
 	// across every caller of this transport (a slot is held from the
 	// request until its response body is read, per redirect hop); default
 	// DefaultMaxPerHost. A request waits for a slot within its context and
@@ -497,7 +498,8 @@ func redact(u *url.URL) string {
 }
 
 // hostLimiter is a RoundTripper that lets at most max requests to one host
-// name be in flight at once. A slot is taken before the request is sent
+// (name and port: two servers on one name are two hosts) be in flight at
+// once. A slot is taken before the request is sent
 // (waiting for it ends with the request's context) and given back when
 // the response body is closed, or at once when there is no response.
 // Hosts without requests in flight hold no memory.
@@ -509,13 +511,27 @@ type hostLimiter struct {
 	hosts map[string]*hostSlots
 }
 
+// limiterKey is the host of u with its port, the scheme's default port
+// when u names none: https://a.example and https://a.example:443 are one
+// host.
+func limiterKey(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "443"
+		if u.Scheme == "http" {
+			port = "80"
+		}
+	}
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
 type hostSlots struct {
 	slots chan struct{} // one element per request in flight
 	users int           // requests holding or waiting for a slot
 }
 
 func (l *hostLimiter) RoundTrip(req *http.Request) (*http.Response, error) {
-	host := strings.ToLower(req.URL.Hostname())
+	host := limiterKey(req.URL)
 	release, err := l.acquire(req.Context(), host)
 	if err != nil {
 		if req.Body != nil {

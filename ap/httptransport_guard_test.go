@@ -276,6 +276,31 @@ func TestHTTPTransportMaxPerHost(t *testing.T) {
 	l.mu.Unlock()
 }
 
+// Two servers on one name (127.0.0.1, two ports) are two hosts: each gets
+// its own MaxPerHost, as the outbox counts them.
+func TestHTTPTransportMaxPerHostIsPerPort(t *testing.T) {
+	a, b := newConcurrencyServer(t, 100*time.Millisecond), newConcurrencyServer(t, 100*time.Millisecond)
+	tr := loopbackTransport(HTTPTransportOptions{MaxPerHost: 1})
+	var wg sync.WaitGroup
+	start := time.Now()
+	for _, c := range []*concurrencyServer{a, b, a, b} {
+		wg.Go(func() {
+			_, err := tr.Get(context.Background(), u(t, c.srv.URL+"/x"), nil)
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), a.peak.Load(), "one in flight to a at once")
+	assert.Equal(t, int32(1), b.peak.Load(), "one in flight to b at once")
+	// Two requests each, one at a time per host, both hosts at once:
+	// about two holds, not the four of one slot shared by the name.
+	assert.Less(t, time.Since(start), 350*time.Millisecond, "the two ports shared one slot")
+	assert.Equal(t, "a.example:443", limiterKey(u(t, "https://A.example/x")))
+	assert.Equal(t, "a.example:443", limiterKey(u(t, "https://a.example:443/x")))
+	assert.Equal(t, "a.example:80", limiterKey(u(t, "http://a.example/x")))
+	assert.Equal(t, "[::1]:8080", limiterKey(u(t, "http://[::1]:8080/x")))
+}
+
 // Waiting for a slot ends with the caller's context, and nothing is sent.
 func TestHTTPTransportMaxPerHostWaitRespectsContext(t *testing.T) {
 	release := make(chan struct{})
