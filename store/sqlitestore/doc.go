@@ -29,8 +29,14 @@
 // Collection members live in one table whose AUTOINCREMENT primary key is
 // the store-wide insertion sequence, indexed by (collection, seq) to page
 // both ways. CountItems reads one row of collection_counts (schema version
-// 4), which triggers on the members' table keep in the same transaction as
-// every add and remove: O(1), whatever the collection's size.
+// 4), which AddItem and RemoveItem keep in the same unit as every add and
+// remove (schema version 5; triggers did it before): O(1), whatever the
+// collection's size.
+//
+// Write statements avoid what makes SQLite open a statement journal
+// (RETURNING, triggers): inside a unit of a group commit, a SAVEPOINT,
+// a statement journal writes every page the statement touches to the
+// sub-journal file.
 //
 // # Values
 //

@@ -83,6 +83,21 @@ func affected(r sql.Result, err error) (int64, error) {
 	return r.RowsAffected()
 }
 
+// insertedID reads the result of a one-row INSERT ... ON CONFLICT DO
+// NOTHING: the rowid of the new row, or inserted false when it conflicted.
+// The write statements use it rather than RETURNING, which makes SQLite
+// open a statement journal: inside a unit of a group commit (a SAVEPOINT)
+// that writes each page the statement touches to the sub-journal file,
+// which cost more than the insert itself.
+func insertedID(r sql.Result, err error) (id int64, inserted bool, _ error) {
+	n, err := affected(r, err)
+	if err != nil || n == 0 {
+		return 0, false, err
+	}
+	id, err = r.LastInsertId()
+	return id, err == nil, err
+}
+
 // nowNanos is the present in the stored form.
 func nowNanos() int64 { return time.Now().UnixNano() }
 
@@ -138,19 +153,24 @@ func (t *dtx) InsertObject(ctx context.Context, o *store.Object) error {
 		return err
 	}
 	now := nowNanos()
-	var seq int64
-	err = t.scanRow(ctx,
-		`INSERT INTO objects (iri, type, actor, in_reply_to, local, data, created, updated)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO NOTHING RETURNING seq`,
-		[]any{o.IRI, o.Type, o.Actor, o.InReplyTo, o.Local, nonNil(o.Data), now, now}, &seq)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlitestore: object %q: %w", o.IRI, store.ErrExists)
-	}
+	seq, inserted, err := t.insertObject(ctx, o, now)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: insert object %q: %w", o.IRI, err)
 	}
+	if !inserted {
+		return fmt.Errorf("sqlitestore: object %q: %w", o.IRI, store.ErrExists)
+	}
 	o.Seq, o.Created, o.Updated = seq, fromNanos(now), fromNanos(now)
 	return nil
+}
+
+// insertObject inserts o, created and updated at now, unless its IRI is
+// stored already (inserted false).
+func (t *dtx) insertObject(ctx context.Context, o *store.Object, now int64) (seq int64, inserted bool, err error) {
+	return insertedID(t.exec(ctx,
+		`INSERT INTO objects (iri, type, actor, in_reply_to, local, data, created, updated)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO NOTHING`,
+		o.IRI, o.Type, o.Actor, o.InReplyTo, o.Local, nonNil(o.Data), now, now))
 }
 
 func (t *dtx) PutObject(ctx context.Context, o *store.Object) error {
@@ -159,15 +179,17 @@ func (t *dtx) PutObject(ctx context.Context, o *store.Object) error {
 		return err
 	}
 	now := nowNanos()
-	var seq, created int64
-	err = t.scanRow(ctx,
-		`INSERT INTO objects (iri, type, actor, in_reply_to, local, data, created, updated)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		 ON CONFLICT (iri) DO UPDATE SET type = excluded.type, actor = excluded.actor,
-		   in_reply_to = excluded.in_reply_to, local = excluded.local, data = excluded.data,
-		   updated = excluded.updated
-		 RETURNING seq, created`,
-		[]any{o.IRI, o.Type, o.Actor, o.InReplyTo, o.Local, nonNil(o.Data), now, now}, &seq, &created)
+	// An insert, else an update and a read of what it kept: not an upsert
+	// with RETURNING, which needs a statement journal (see insertedID).
+	seq, inserted, err := t.insertObject(ctx, o, now)
+	created := now
+	if err == nil && !inserted {
+		_, err = t.exec(ctx, `UPDATE objects SET type = ?, actor = ?, in_reply_to = ?, local = ?, data = ?, updated = ?
+			WHERE iri = ?`, o.Type, o.Actor, o.InReplyTo, o.Local, nonNil(o.Data), now, o.IRI)
+		if err == nil {
+			err = t.scanRow(ctx, `SELECT seq, created FROM objects WHERE iri = ?`, []any{o.IRI}, &seq, &created)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("sqlitestore: put object %q: %w", o.IRI, err)
 	}
@@ -244,15 +266,18 @@ func (t *dtx) AddItem(ctx context.Context, collection, item string) (int64, erro
 	if err != nil {
 		return 0, err
 	}
-	var seq int64
-	err = t.scanRow(ctx,
+	seq, inserted, err := insertedID(t.exec(ctx,
 		`INSERT INTO collection_items (collection, item) VALUES (?, ?)
-		 ON CONFLICT (collection, item) DO NOTHING RETURNING seq`, []any{collection, item}, &seq)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("sqlitestore: item %q of %q: %w", item, collection, store.ErrExists)
-	}
+		 ON CONFLICT (collection, item) DO NOTHING`, collection, item))
 	if err != nil {
 		return 0, fmt.Errorf("sqlitestore: add %q to %q: %w", item, collection, err)
+	}
+	if !inserted {
+		return 0, fmt.Errorf("sqlitestore: item %q of %q: %w", item, collection, store.ErrExists)
+	}
+	if _, err := t.exec(ctx, `INSERT INTO collection_counts (collection, n) VALUES (?, 1)
+		ON CONFLICT (collection) DO UPDATE SET n = n + 1`, collection); err != nil {
+		return 0, fmt.Errorf("sqlitestore: count %q: %w", collection, err)
 	}
 	return seq, nil
 }
@@ -268,6 +293,13 @@ func (t *dtx) RemoveItem(ctx context.Context, collection, item string) error {
 	}
 	if n == 0 {
 		return fmt.Errorf("sqlitestore: item %q of %q: %w", item, collection, store.ErrNotFound)
+	}
+	// A collection's row goes with its last member.
+	if n, err = affected(t.exec(ctx, `DELETE FROM collection_counts WHERE collection = ? AND n = 1`, collection)); err == nil && n == 0 {
+		_, err = t.exec(ctx, `UPDATE collection_counts SET n = n - 1 WHERE collection = ?`, collection)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlitestore: count %q: %w", collection, err)
 	}
 	return nil
 }
@@ -290,7 +322,7 @@ func (t *dtx) HasItem(ctx context.Context, collection, item string) (bool, error
 }
 
 // CountItems reads the collection's row of collection_counts (schema
-// version 4), which triggers keep equal to its number of members: one
+// version 4), which AddItem and RemoveItem keep equal to its number of members: one
 // primary-key lookup, whatever the collection's size.
 func (t *dtx) CountItems(ctx context.Context, collection string) (int, error) {
 	ctx, err := t.check(ctx, false)

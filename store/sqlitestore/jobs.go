@@ -70,17 +70,16 @@ func (t *dtx) InsertJob(ctx context.Context, j *store.Job) (bool, error) {
 	if created == 0 {
 		created = nowNanos()
 	}
-	var id int64
-	err = t.scanRow(ctx,
+	id, inserted, err := insertedID(t.exec(ctx,
 		`INSERT INTO jobs (kind, payload, unique_key, state, attempt, run_at, lease_until, last_error, created, finished)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (unique_key) DO NOTHING RETURNING id`,
-		[]any{j.Kind, nonNil(j.Payload), nullKey(j.UniqueKey), string(j.State), j.Attempt, toNanos(j.RunAt),
-			toNanos(j.LeaseUntil), j.LastError, created, toNanos(j.Finished)}, &id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (unique_key) DO NOTHING`,
+		j.Kind, nonNil(j.Payload), nullKey(j.UniqueKey), string(j.State), j.Attempt, toNanos(j.RunAt),
+		toNanos(j.LeaseUntil), j.LastError, created, toNanos(j.Finished)))
 	if err != nil {
 		return false, fmt.Errorf("sqlitestore: insert job %q: %w", j.Kind, err)
+	}
+	if !inserted {
+		return false, nil
 	}
 	j.ID, j.Created = id, fromNanos(created)
 	return true, nil

@@ -143,6 +143,17 @@ var migrations = [][]string{
 			ON CONFLICT (collection) DO UPDATE SET n = n + 1;
 		END`,
 	},
+	// 5: the counts are kept by AddItem and RemoveItem, in the statements
+	// after their insert or delete, not by triggers. A trigger made every
+	// insert into collection_items a statement that needs a statement
+	// journal: inside a unit of a group commit (a SAVEPOINT), each page it
+	// touched was written to the sub-journal file, which cost more than
+	// the insert itself (a fan-out adds an item per delivery).
+	{
+		`DROP TRIGGER collection_items_count_insert`,
+		`DROP TRIGGER collection_items_count_delete`,
+		`DROP TRIGGER collection_items_count_move`,
+	},
 }
 
 // ErrNewerSchema is returned (wrapped) by Open and OpenDriver for a
