@@ -454,14 +454,23 @@ func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string
 	var cands []cand
 	err = o.db.View(ctx, func(tx *store.Tx) error {
 		cands = cands[:0]
+		// Most actors block no one: then no actor of the batch is looked
+		// up in the blocks.
+		n, err := tx.CountItems(ctx, blocks)
+		if err != nil {
+			return err
+		}
+		blocksAny := n > 0
 		for _, a := range actors {
 			if a == self {
 				continue
 			}
-			if blocked, err := tx.HasItem(ctx, blocks, a); err != nil {
-				return err
-			} else if blocked {
-				continue
+			if blocksAny {
+				if blocked, err := tx.HasItem(ctx, blocks, a); err != nil {
+					return err
+				} else if blocked {
+					continue
+				}
 			}
 			u, err := url.Parse(a)
 			if err != nil {

@@ -176,11 +176,17 @@ func (t *dtx) FinishJob(ctx context.Context, r store.JobResult) error {
 	default:
 		return fmt.Errorf("sqlitestore: job %d: cannot finish as %q", r.ID, r.State)
 	}
-	if err := t.running(ctx, r.ID, r.Attempt); err != nil {
-		return err
-	}
-	if _, err := t.exec(ctx, query, args...); err != nil {
+	// One statement when the attempt holds the job; else a read says why
+	// it does not.
+	n, err := affected(t.exec(ctx, query+` AND state = 'running' AND attempt = ?`, append(args, r.Attempt)...))
+	if err != nil {
 		return fmt.Errorf("sqlitestore: finish job %d: %w", r.ID, err)
+	}
+	if n == 0 {
+		if err := t.running(ctx, r.ID, r.Attempt); err != nil {
+			return err
+		}
+		return fmt.Errorf("sqlitestore: finish job %d: no row updated", r.ID)
 	}
 	return nil
 }
