@@ -44,8 +44,14 @@ const (
 // the stored activity, signed by its sender, and classifies the outcome.
 func (o *Outbox) deliverJob(ctx context.Context, j *store.Job) error {
 	var d delivery
-	if err := json.Unmarshal(j.Payload, &d); err != nil || d.Activity == "" {
+	if err := json.Unmarshal(j.Payload, &d); err != nil {
 		return worker.Discard(fmt.Errorf("outbox: unreadable delivery payload: %v", err))
+	}
+	if d.Activity == "" {
+		var ok bool
+		if d.Activity, d.Inbox, ok = fromDeliveryKey(j.UniqueKey); !ok {
+			return worker.Discard(fmt.Errorf("outbox: delivery job without an activity and an inbox (unique key %q)", j.UniqueKey))
+		}
 	}
 	inbox, err := url.Parse(d.Inbox)
 	if err != nil || inbox.Host == "" {

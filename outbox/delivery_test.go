@@ -1169,3 +1169,35 @@ func TestDeliveriesPages(t *testing.T) {
 	assert.Equal(t, want, seen, "every delivery once, in the order they were queued")
 	assert.Equal(t, 3, pages)
 }
+
+// A delivery job as versions before this one queued it (activity and
+// inbox in the payload) is still delivered; a delivery job whose unique
+// key names no activity and inbox is discarded.
+func TestDeliveryOfEarlierPayloads(t *testing.T) {
+	ctx := context.Background()
+	f := newDFix(t, dopts{ob: outbox.Options{MaxAttempts: 3}})
+	p := newPeer(t, f.net, "old.example", status(http.StatusAccepted))
+	bob := f.remote("http://old.example/users/bob", p.inbox("/users/bob/inbox"), "")
+	f.start(t)
+	id := f.post(t, note(bob))
+	f.settle(t)
+	require.Equal(t, 1, p.count("/users/bob/inbox"))
+
+	legacy := fmt.Sprintf(`{"a":%q,"from":"alice","in":%q}`, id, p.inbox("/users/carol/inbox"))
+	var bad int64
+	require.NoError(t, f.db.Update(ctx, func(tx *store.Tx) error {
+		if _, _, err := tx.Enqueue(ctx, outbox.DeliverKind, []byte(legacy), &store.EnqueueOptions{UniqueKey: "deliver:" + id + " " + p.inbox("/users/carol/inbox")}); err != nil {
+			return err
+		}
+		var err error
+		bad, _, err = tx.Enqueue(ctx, outbox.DeliverKind, []byte(`{"from":"alice"}`), &store.EnqueueOptions{UniqueKey: "not a delivery key"})
+		return err
+	}))
+	f.w.Notify()
+	f.settle(t)
+	assert.Equal(t, 1, p.count("/users/carol/inbox"), "the earlier payload's delivery")
+	assert.Equal(t, outbox.DeliverySent, f.status(t, id, p.inbox("/users/carol/inbox")).State)
+	j, err := f.db.GetJob(ctx, bad)
+	require.NoError(t, err)
+	assert.Equal(t, store.JobDiscarded, j.State)
+}

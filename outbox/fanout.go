@@ -293,11 +293,14 @@ func (o *Outbox) fanoutStep(ctx context.Context, from *actor.Actor, f *fanout, p
 	return next, nil
 }
 
-// delivery is the payload of a delivery job.
+// delivery is the payload of a delivery job. Activity and Inbox are not
+// written: the job's unique key (deliveryKey) holds them, and a payload
+// per delivery is kept as long as the job is; payloads of earlier
+// versions, which have them, are read as they are.
 type delivery struct {
-	Activity string `json:"a"`
+	Activity string `json:"a,omitempty"`
 	From     string `json:"from"`
-	Inbox    string `json:"in"`
+	Inbox    string `json:"in,omitempty"`
 	// Prev is fanout.Prev: this delivery waits until the deliveries of
 	// those activities to the same inbox are done.
 	Prev []string `json:"prev,omitempty"`
@@ -342,8 +345,7 @@ func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, f *fanout, t
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return false, err
 	}
-	d := delivery{Activity: f.Activity, From: f.From, Inbox: t.inbox, Personal: t.personal, Prev: f.Prev}
-	payload, err := json.Marshal(d)
+	payload, err := json.Marshal(delivery{From: f.From, Personal: t.personal, Prev: f.Prev})
 	if err != nil {
 		return false, err
 	}
@@ -393,6 +395,17 @@ func ignoreExists(err error) error {
 }
 
 func deliveryKey(activity, inbox string) string { return "deliver:" + activity + " " + inbox }
+
+// fromDeliveryKey is the activity and the inbox of a deliveryKey. The
+// activity, a local IRI as url.URL writes it, has no space.
+func fromDeliveryKey(key string) (activity, inbox string, ok bool) {
+	rest, ok := strings.CutPrefix(key, "deliver:")
+	if !ok {
+		return "", "", false
+	}
+	activity, inbox, ok = strings.Cut(rest, " ")
+	return activity, inbox, ok && activity != "" && inbox != ""
+}
 
 // inboxCacheTTL is how long an actor's resolved inbox is trusted.
 const inboxCacheTTL = 24 * time.Hour

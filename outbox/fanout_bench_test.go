@@ -165,10 +165,25 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 func openMem(testing.TB) *store.DB { return memstore.New() }
 
 func openSQLite(tb testing.TB) *store.DB {
-	db, err := sqlitestore.Open(context.Background(), filepath.Join(tb.TempDir(), "fanout.db"), nil)
+	d, err := sqlitestore.OpenDriver(context.Background(), filepath.Join(tb.TempDir(), "fanout.db"), nil)
 	require.NoError(tb, err)
+	db := store.Open(d, nil)
 	tb.Cleanup(func() { _ = db.Close() })
+	commitCounters.Store(db, d)
 	return db
+}
+
+// commitCounters maps a SQLite store of a benchmark to its driver, whose
+// commits it reports.
+var commitCounters sync.Map
+
+// commits returns the COMMITs db has made so far, or -1 when it does not
+// count them (memstore).
+func commits(db *store.DB) int64 {
+	if d, ok := commitCounters.Load(db); ok {
+		return d.(*sqlitestore.Driver).Stats().Commits
+	}
+	return -1
 }
 
 // followerIRI is the i-th follower, on host i % len(bases): consecutive
@@ -376,15 +391,18 @@ func BenchmarkFanout10kNoSharedInbox(b *testing.B) {
 			wait()
 			e.settle(b)
 			var fan, floor, fanCPU, floorCPU time.Duration
+			var ncommits int64
 			b.ResetTimer()
 			for i := range b.N {
 				wait := e.hosts.expect(b, fanFollowers)
+				c0 := commits(e.db)
 				cpu0 := cpuTime()
 				start := time.Now()
 				id := e.note(b, i)
 				wait()
 				fan += time.Since(start)
 				fanCPU += cpuTime() - cpu0
+				ncommits += commits(e.db) - c0
 				b.StopTimer()
 				e.settle(b)
 				obj, err := e.db.GetObject(context.Background(), id.String())
@@ -407,6 +425,9 @@ func BenchmarkFanout10kNoSharedInbox(b *testing.B) {
 			b.ReportMetric(fanCPU.Seconds()/fan.Seconds(), "fan-cores")
 			b.ReportMetric(floorCPU.Seconds()/floor.Seconds(), "floor-cores")
 			b.ReportMetric(float64(e.hosts.conns.Load())/float64(b.N+1), "conns/op")
+			if ncommits >= 0 {
+				b.ReportMetric(float64(ncommits)/(n*fanFollowers), "commits/delivery")
+			}
 		})
 	}
 }
