@@ -425,7 +425,7 @@ func BenchmarkFanout10kNoSharedInbox(b *testing.B) {
 			b.ReportMetric(fanCPU.Seconds()/fan.Seconds(), "fan-cores")
 			b.ReportMetric(floorCPU.Seconds()/floor.Seconds(), "floor-cores")
 			b.ReportMetric(float64(e.hosts.conns.Load())/float64(b.N+1), "conns/op")
-			if ncommits >= 0 {
+			if commits(e.db) >= 0 {
 				b.ReportMetric(float64(ncommits)/(n*fanFollowers), "commits/delivery")
 			}
 		})
