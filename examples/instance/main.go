@@ -177,19 +177,40 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	go func() { serveErr <- hs.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "host", c.host, "protocol", c.protocol, "store", storeName(c))
 
+	// --drain bounds the whole shutdown: the requests in progress and the
+	// jobs drain at the same time, within it.
+	var httpDone chan error
+	var drainCtx context.Context
+	var cancel context.CancelFunc
 	select {
 	case err = <-serveErr:
+		drainCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), c.drain)
 	case <-ctx.Done():
-		log.Info("shutting down: no more requests, draining jobs", "drain", c.drain)
-		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		err = hs.Shutdown(shutdownCtx)
-		cancel()
+		log.Info("shutting down: no more requests, draining requests and jobs", "drain", c.drain)
+		drainCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), c.drain)
+		httpDone = make(chan error, 1)
+		go func() {
+			start := time.Now()
+			herr := hs.Shutdown(drainCtx)
+			if herr != nil {
+				// Requests still in progress at the end of the drain are
+				// cut off: what they had not committed was not accepted.
+				log.Warn("requests still in progress at the end of the drain were cut off", "err", herr)
+				herr = hs.Close()
+			}
+			log.Debug("http server stopped", "took", time.Since(start))
+			httpDone <- herr
+		}()
 	}
-	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.drain)
+	start := time.Now()
 	if derr := srv.worker.Shutdown(drainCtx); derr != nil {
 		log.Warn("jobs still running at the end of the drain were put back", "err", derr)
 	}
+	log.Debug("worker drained", "took", time.Since(start))
 	cancel()
+	if httpDone != nil {
+		err = <-httpDone
+	}
 	if werr := <-done; werr != nil && err == nil {
 		err = werr
 	}
