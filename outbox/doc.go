@@ -15,7 +15,8 @@
 //	to/cc/bto/bcc/audience and implicit recipients (the followee of a
 //	Follow, the author of a liked object, ...) → the sender's followers,
 //	Options.FanoutPage at a time → for an Update or Delete of a local
-//	object, every inbox its Create reached → actors resolved to their
+//	object, every inbox its Create and its Updates reached (their
+//	deliveries, store.ReachActivitiesCollection) → actors resolved to their
 //	shared inbox, else their inbox (cached in the store) → the sender,
 //	blocked actors (store.BlocksCollection), blocked domains and their
 //	subdomains (store.DomainBlocksCollection) and gone inboxes left out → one
@@ -23,7 +24,8 @@
 //
 // It pauses while Options.MaxQueued deliveries wait, so that a huge
 // audience is enqueued at the pace it is delivered. The body is stored
-// once, as the activity, and read by each delivery.
+// once, as the activity, and read by the deliveries (through a small
+// cache of recent bodies).
 //
 // A delivery job (DeliverKind) is a POST signed with the sending actor's
 // key. 2xx completes it; a 4xx other than 408 and 429 fails it for good
