@@ -653,12 +653,7 @@ func (t *tx) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]*store.Job, 
 	if err := t.check(ctx, true); err != nil {
 		return nil, err
 	}
-	older := func(a, b *store.Job) int {
-		if c := a.RunAt.Compare(b.RunAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	}
+	older := func(a, b *store.Job) int { return claimOrder(a.RunAt, a.ID, b.RunAt, b.ID) }
 	// The candidates: of each kind, the p.Limit first due jobs of its
 	// ready heap (popped: claimed, or pushed back below) and the running
 	// jobs whose lease expired (as many as the kind's workers run, not
@@ -873,10 +868,15 @@ type readyHeap struct{ entries []readyEntry }
 func (h *readyHeap) Len() int { return len(h.entries) }
 func (h *readyHeap) Less(i, k int) bool {
 	a, b := h.entries[i], h.entries[k]
-	if c := a.runAt.Compare(b.runAt); c != 0 {
-		return c < 0
+	return claimOrder(a.runAt, a.id, b.runAt, b.id) < 0
+}
+
+// claimOrder orders jobs as they are claimed: by due time, then by ID.
+func claimOrder(atA time.Time, idA int64, atB time.Time, idB int64) int {
+	if c := atA.Compare(atB); c != 0 {
+		return c
 	}
-	return a.id < b.id
+	return cmp.Compare(idA, idB)
 }
 func (h *readyHeap) Swap(i, k int) { h.entries[i], h.entries[k] = h.entries[k], h.entries[i] }
 func (h *readyHeap) Push(x any)    { h.entries = append(h.entries, x.(readyEntry)) }

@@ -322,8 +322,8 @@ func (t *dtx) HasItem(ctx context.Context, collection, item string) (bool, error
 }
 
 // CountItems reads the collection's row of collection_counts (schema
-// version 4), which AddItem and RemoveItem keep equal to its number of members: one
-// primary-key lookup, whatever the collection's size.
+// version 4), which AddItem and RemoveItem keep equal to its number of
+// members: one primary-key lookup, whatever the collection's size.
 func (t *dtx) CountItems(ctx context.Context, collection string) (int, error) {
 	ctx, err := t.check(ctx, false)
 	if err != nil {

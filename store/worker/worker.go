@@ -314,13 +314,13 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Stats returns the worker's counters.
 // MaxAttempts returns the most attempts the worker gives a job (its
 // Options.MaxAttempts, or the default): the components that register
 // handlers use it to give up themselves, with their own reporting, no
 // later than the worker would.
 func (w *Worker) MaxAttempts() int { return w.maxAttempts }
 
+// Stats returns the worker's counters.
 func (w *Worker) Stats() Stats {
 	c := &w.stats
 	return Stats{
