@@ -176,3 +176,253 @@ func stringValue(v []byte) (s string, ok bool) {
 	// as U+FFFD: decoded as it does.
 	return s, json.Unmarshal(v, &s) == nil
 }
+
+// A document's scan: scanDocument checks in one pass over the bytes what
+// Decode needs checked of a document (that it is a JSON object, valid as
+// encoding/json.Valid has it, whose containers nest at most maxDepth deep)
+// and finds where each of its top-level members is.
+
+// scanResult is what scanDocument found wrong with a document, if anything.
+type scanResult int
+
+const (
+	scanOK        scanResult = iota
+	scanEmpty                // nothing but whitespace
+	scanNotObject            // a value other than an object at the top level
+	scanTooDeep              // containers nested beyond the limit
+	scanMalformed            // not JSON
+)
+
+// strSafe marks the bytes a JSON string holds as they are: all but the
+// quote, the backslash and the control characters (encoding/json accepts
+// bytes that are not UTF-8, as this does).
+var strSafe = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// scanString returns the index just after the string starting at b[i] (a
+// '"'), checked, or -1 when it is not a valid JSON string.
+func scanString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		c := b[i]
+		if strSafe[c] {
+			continue
+		}
+		switch c {
+		case '"':
+			return i + 1
+		case '\\':
+			if i++; i >= len(b) {
+				return -1
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(b) {
+					return -1
+				}
+				for _, h := range b[i+1 : i+5] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return -1
+					}
+				}
+				i += 4
+			default:
+				return -1
+			}
+		default: // a control character
+			return -1
+		}
+	}
+	return -1
+}
+
+// scanNumber returns the index just after the number starting at b[i], or
+// -1 when there is none there: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func scanNumber(b []byte, i int) int {
+	digits := func(i int) int { // one or more
+		start := i
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return -1
+		}
+		return i
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b):
+		return -1
+	case b[i] == '0':
+		i++
+	default:
+		if i = digits(i); i < 0 {
+			return -1
+		}
+	}
+	if i < len(b) && b[i] == '.' {
+		if i = digits(i + 1); i < 0 {
+			return -1
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i = digits(i); i < 0 {
+			return -1
+		}
+	}
+	return i
+}
+
+// scanDocument checks data as Decode requires it (see scanResult) and
+// calls member with the key (a JSON string token, quotes included) and the
+// value of each top-level member, in order, if it is not nil. It allocates
+// nothing and does not recurse, whatever the input; member may have been
+// called for a document it then finds wrong.
+func scanDocument(data []byte, maxDepth int, member func(key, value []byte)) scanResult {
+	i := skipSpace(data, 0)
+	if i == len(data) {
+		return scanEmpty
+	}
+	if data[i] != '{' {
+		return scanNotObject
+	}
+	// Whether each open container is an object: a bit per level.
+	var kinds [4]uint64
+	var deeper []uint64
+	if maxDepth > 64*len(kinds) {
+		deeper = make([]uint64, (maxDepth+63)/64)
+	}
+	setObject := func(depth int, obj bool) {
+		bits := kinds[:]
+		if deeper != nil {
+			bits = deeper
+		}
+		w, m := (depth-1)/64, uint64(1)<<((depth-1)%64)
+		if obj {
+			bits[w] |= m
+		} else {
+			bits[w] &^= m
+		}
+	}
+	isObject := func(depth int) bool {
+		bits := kinds[:]
+		if deeper != nil {
+			bits = deeper
+		}
+		return bits[(depth-1)/64]&(uint64(1)<<((depth-1)%64)) != 0
+	}
+	depth := 0
+	var key []byte // of the top-level member being read
+	valStart := 0
+	// objectKey reads, at b[i], a member's key and its colon, and returns
+	// the index of its value, or -1.
+	objectKey := func(i int) int {
+		if i >= len(data) || data[i] != '"' {
+			return -1
+		}
+		end := scanString(data, i)
+		if end < 0 {
+			return -1
+		}
+		if depth == 1 {
+			key = data[i:end]
+		}
+		i = skipSpace(data, end)
+		if i >= len(data) || data[i] != ':' {
+			return -1
+		}
+		i = skipSpace(data, i+1)
+		if depth == 1 {
+			valStart = i
+		}
+		return i
+	}
+	for {
+		// A value starts at data[i] (whitespace skipped).
+		if i >= len(data) {
+			return scanMalformed
+		}
+		switch c := data[i]; c {
+		case '{', '[':
+			if depth++; depth > maxDepth {
+				return scanTooDeep
+			}
+			setObject(depth, c == '{')
+			i = skipSpace(data, i+1)
+			if i < len(data) && (c == '{' && data[i] == '}' || c == '[' && data[i] == ']') {
+				i++
+				depth--
+				break // an empty container: a value read
+			}
+			if c == '{' {
+				if i = objectKey(i); i < 0 {
+					return scanMalformed
+				}
+			}
+			continue
+		case '"':
+			i = scanString(data, i)
+		case 't':
+			i = literal(data, i, "true")
+		case 'f':
+			i = literal(data, i, "false")
+		case 'n':
+			i = literal(data, i, "null")
+		default:
+			i = scanNumber(data, i)
+		}
+		if i < 0 {
+			return scanMalformed
+		}
+		// A value ends at data[i]: what follows it in its containers.
+		for {
+			if depth == 0 {
+				if skipSpace(data, i) != len(data) {
+					return scanMalformed
+				}
+				return scanOK
+			}
+			if depth == 1 && member != nil {
+				member(key, data[valStart:i])
+			}
+			i = skipSpace(data, i)
+			if i >= len(data) {
+				return scanMalformed
+			}
+			obj := isObject(depth)
+			if data[i] == ',' {
+				i = skipSpace(data, i+1)
+				if obj {
+					if i = objectKey(i); i < 0 {
+						return scanMalformed
+					}
+				}
+				break // the next value
+			}
+			if obj && data[i] != '}' || !obj && data[i] != ']' {
+				return scanMalformed
+			}
+			i++
+			depth--
+		}
+	}
+}
+
+// literal returns the index just after the literal word at b[i], or -1
+// when it is not there.
+func literal(b []byte, i int, word string) int {
+	if len(b)-i < len(word) || string(b[i:i+len(word)]) != word {
+		return -1
+	}
+	return i + len(word)
+}

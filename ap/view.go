@@ -64,10 +64,16 @@ func Decode(data []byte) (*Doc, error) {
 		return nil, Errorf(http.StatusRequestEntityTooLarge, "document too large",
 			fmt.Errorf("%d bytes exceeds the %d byte limit", len(data), MaxDocumentBytes))
 	}
-	if err := precheck(data, MaxDepth); err != nil {
-		return nil, err
-	}
-	if !json.Valid(data) {
+	d := &Doc{raw: data, spans: make(map[string][]byte, 24), top: true}
+	switch scanDocument(data, MaxDepth, d.addSpan) {
+	case scanEmpty:
+		return nil, Errorf(http.StatusBadRequest, "empty document", nil)
+	case scanNotObject:
+		return nil, Errorf(http.StatusBadRequest, "document is not a JSON object", nil)
+	case scanTooDeep:
+		return nil, Errorf(http.StatusBadRequest, "document nested too deeply",
+			fmt.Errorf("nesting exceeds %d", MaxDepth))
+	case scanMalformed:
 		// Decoded for the error's sake only.
 		var v any
 		err := json.Unmarshal(data, &v)
@@ -76,11 +82,6 @@ func Decode(data []byte) (*Doc, error) {
 		}
 		return nil, Errorf(http.StatusBadRequest, "malformed JSON", err)
 	}
-	d := lazyDoc(data)
-	if d == nil {
-		return nil, Errorf(http.StatusBadRequest, "document is not a JSON object", nil)
-	}
-	d.top = true
 	// What normalize checks of the top level, from the members alone.
 	if err := checkType(d.get("type")); err != nil {
 		return nil, err
@@ -102,15 +103,40 @@ func Decode(data []byte) (*Doc, error) {
 // found but not decoded; nil when data is not an object.
 func lazyDoc(data []byte) *Doc {
 	d := &Doc{raw: data, spans: map[string][]byte{}}
-	if !eachMember(data, func(key, value []byte) {
-		if k, ok := stringValue(key); ok {
-			d.spans[k] = value
-		}
-	}) {
+	if !eachMember(data, d.addSpan) {
 		return nil
 	}
 	return d
 }
+
+// addSpan records where the member with the JSON string token key is.
+func (d *Doc) addSpan(key, value []byte) {
+	if k, ok := commonKeys[string(key)]; ok {
+		d.spans[k] = value // no new string for the usual names
+	} else if k, ok := stringValue(key); ok {
+		d.spans[k] = value
+	}
+}
+
+// commonKeys maps the JSON tokens of the property names fediverse
+// documents use most to the names.
+var commonKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range [...]string{"@context", "id", "type", "actor", "object", "target", "origin", "result",
+		"instrument", "to", "cc", "bto", "bcc", "audience", "attributedTo", "inReplyTo", "published", "updated",
+		"url", "content", "contentMap", "summary", "summaryMap", "name", "nameMap", "sensitive", "atomUri",
+		"inReplyToAtomUri", "conversation", "context", "attachment", "tag", "replies", "likes", "shares",
+		"signature", "icon", "image", "mediaType", "endTime", "oneOf", "anyOf", "closed", "votersCount",
+		"quoteUrl", "quote", "_misskey_quote", "_misskey_content", "source", "interactionPolicy",
+		"preferredUsername", "inbox", "outbox", "followers", "following", "featured", "featuredTags",
+		"endpoints", "publicKey", "assertionMethod", "manuallyApprovesFollowers", "discoverable",
+		"indexable", "alsoKnownAs", "movedTo", "memorial", "devices", "href", "width", "height", "blurhash",
+		"focalPoint", "startTime", "duration", "first", "next", "totalItems", "items", "orderedItems",
+		"partOf", "prev", "last", "current", "directMessage", "state"} {
+		m[`"`+k+`"`] = k
+	}
+	return m
+}()
 
 // embeddedDoc is the view of an object nested in another document, given
 // decoded; it was normalised with it.
