@@ -131,6 +131,31 @@ func EmbeddedJSON(raw []byte, id string) ([]byte, bool) {
 	return out, true
 }
 
+// EmbeddedJSON returns o, an object embedded in d (one of its
+// ObjectRefs or EmbeddedObjects), as EmbeddedJSON(raw, id) cuts it out of
+// the bytes d was decoded from: exactly as received, with d's @context
+// added when o has none of its own. It needs no new pass over the
+// document: o is already a span of it. It reports false when o was not
+// read from d's bytes (a Doc made from a decoded value, or one whose
+// members ReferObjects replaced).
+func (d *Doc) EmbeddedJSON(o *Doc) ([]byte, bool) {
+	if d.raw == nil || o == nil || o.raw == nil || len(o.over) > 0 || len(o.raw) == 0 || o.raw[0] != '{' {
+		return nil, false
+	}
+	context, ok := d.spans["@context"]
+	if _, own := o.spans["@context"]; own || !ok || string(context) == "null" {
+		return bytes.Clone(o.raw), true
+	}
+	rest := o.raw[skipSpace(o.raw, 1):]
+	out := make([]byte, 0, len(o.raw)+len(context)+14)
+	out = append(out, `{"@context":`...)
+	out = append(out, context...)
+	if rest[0] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, rest...), true
+}
+
 // ReferJSON returns the activity document raw with each object embedded in
 // its "object" whose id is among ids replaced by that id, as a bare IRI;
 // everything else keeps the bytes it was received with.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -112,6 +113,7 @@ func checkEmbedded(t *testing.T, raw []byte) {
 			}
 		}
 	}
+	checkDocEmbedded(t, raw)
 	for _, id := range ids {
 		want, wok := embeddedOracle(raw, id)
 		got, gok := EmbeddedJSON(raw, id)
@@ -127,6 +129,50 @@ func checkEmbedded(t *testing.T, raw []byte) {
 		}
 		if !reflect.DeepEqual(gm, want) {
 			t.Fatalf("id %q: got %s, want %v", id, got, want)
+		}
+	}
+}
+
+// checkDocEmbedded compares Doc.EmbeddedJSON, for each object Decode
+// finds embedded in raw, with decoding: the object's own members, with
+// the activity's @context added when it has none, and, for the first
+// object of each id, with EmbeddedJSON.
+func checkDocEmbedded(t *testing.T, raw []byte) {
+	t.Helper()
+	d, err := Decode(raw)
+	if err != nil {
+		return
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("Decode accepted what encoding/json refuses: %v", err)
+	}
+	var earlier []string // ids of the objects before
+	for _, o := range d.EmbeddedObjects() {
+		got, ok := d.EmbeddedJSON(o)
+		if !ok {
+			t.Fatalf("Doc.EmbeddedJSON refused an object decoded from the bytes: %s", o.raw)
+		}
+		var gm, want map[string]any
+		if err := json.Unmarshal(got, &gm); err != nil {
+			t.Fatalf("%s is not JSON: %v", got, err)
+		}
+		if err := json.Unmarshal(o.raw, &want); err != nil {
+			t.Fatal(err)
+		}
+		if _, has := want["@context"]; !has && doc["@context"] != nil {
+			want["@context"] = doc["@context"]
+		}
+		if !reflect.DeepEqual(gm, want) {
+			t.Fatalf("Doc.EmbeddedJSON %s, want %v", got, want)
+		}
+		id, ok := want["id"].(string)
+		if !ok || id == "" || slices.ContainsFunc(earlier, func(e string) bool { return sameIRI(e, id) || sameIRI(id, e) }) {
+			continue
+		}
+		earlier = append(earlier, id)
+		if wm, ok := embeddedOracle(raw, id); ok && !reflect.DeepEqual(gm, wm) {
+			t.Fatalf("Doc.EmbeddedJSON %s, EmbeddedJSON %v", got, wm)
 		}
 	}
 }
