@@ -490,7 +490,7 @@ func (h *Handler) onCreateUpdate(ctx context.Context, tx store.Store, a *Activit
 			return err
 		}
 		// Stored as received: the vocabulary's round trip is lossy.
-		data, ok := ap.EmbeddedJSON(a.Raw, id.String())
+		data, ok := a.Doc.EmbeddedJSON(v)
 		var err error
 		if !ok {
 			if data, err = v.JSON(); err != nil {

@@ -264,9 +264,9 @@ func (h *Handler) accept(ctx context.Context, act *Activity) error {
 	}
 	key := act.key()
 	rec := &store.Object{IRI: act.ID.String(), Type: act.Type, Actor: act.Actor.String(), Data: act.Raw}
-	var enqueued bool
+	var job int64 // the ID of the job enqueued, if one was
 	err = h.db.Update(ctx, func(tx *store.Tx) error {
-		enqueued = false
+		job = 0
 		if !local { // a local activity was stored by the outbox that sent it
 			err := tx.CreateObject(ctx, rec)
 			if err != nil && !errors.Is(err, store.ErrExists) {
@@ -279,7 +279,7 @@ func (h *Handler) accept(ctx context.Context, act *Activity) error {
 			}
 			return err
 		}
-		_, ins, err := tx.Enqueue(ctx, ProcessKind, payload, &store.EnqueueOptions{UniqueKey: "inbox:" + key})
+		id, ins, err := tx.Enqueue(ctx, ProcessKind, payload, &store.EnqueueOptions{UniqueKey: "inbox:" + key})
 		if err != nil {
 			return fmt.Errorf("inbox: enqueue processing: %w", err)
 		}
@@ -289,14 +289,14 @@ func (h *Handler) accept(ctx context.Context, act *Activity) error {
 			// timeline.
 			return h.fileForReceiver(ctx, tx, act)
 		}
-		enqueued = true
+		job = id
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if enqueued {
-		h.handoff.put(key, act)
+	if job != 0 {
+		h.handoff.put(job, act)
 		h.opts.Worker.Notify()
 	}
 	return nil
@@ -335,7 +335,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, ap.Errorf(http.StatusRequestEntityTooLarge, "request body too large", nil)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	body, err := readAll(io.LimitReader(r.Body, limit+1), r.ContentLength)
 	if err != nil {
 		return nil, ap.Errorf(http.StatusBadRequest, "could not read request body", err)
 	}
@@ -343,6 +343,32 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, ap.Errorf(http.StatusRequestEntityTooLarge, "request body too large", nil)
 	}
 	return body, nil
+}
+
+// maxBodyHint bounds the buffer readAll allocates, on the sender's word,
+// before the bytes arrive.
+const maxBodyHint = 64 << 10
+
+// readAll is io.ReadAll with a first buffer the size the sender announced
+// (up to maxBodyHint), so that the usual body is read into one allocation
+// of its size, not the several io.ReadAll grows through.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	if size < 0 || size > maxBodyHint {
+		size = 512
+	}
+	b := make([]byte, 0, size+1) // the byte more sees the end without growing
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		} else if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // acceptableContentType accepts the ActivityStreams media types and plain

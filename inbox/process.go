@@ -29,24 +29,10 @@ type jobPayload struct {
 	Algorithm string    `json:"alg,omitempty"`
 	Scheme    string    `json:"scheme,omitempty"`
 	Signed    time.Time `json:"signed,omitzero"`
-	// Key is the Activity.key of the activity, when it is not its id (an
-	// activity of our own, delivered in process).
-	Key string `json:"key,omitempty"`
-}
-
-// key is Activity.key of the activity the job is about.
-func (p jobPayload) key() string {
-	if p.Key != "" {
-		return p.Key
-	}
-	return p.ID
 }
 
 func newJobPayload(a *Activity) jobPayload {
 	p := jobPayload{ID: a.ID.String()}
-	if k := a.key(); k != p.ID {
-		p.Key = k
-	}
 	if a.Receiver != nil {
 		p.Receiver = a.Receiver.Username
 	}
@@ -111,12 +97,12 @@ func (h *Handler) load(ctx context.Context, p jobPayload) (*Activity, error) {
 // reason, the activity stays stored); any other error is retried by the
 // worker, with backoff.
 func (h *Handler) processJob(ctx context.Context, j *store.Job) error {
-	var p jobPayload
-	if err := json.Unmarshal(j.Payload, &p); err != nil || p.ID == "" {
-		return worker.Discard(fmt.Errorf("inbox: unreadable job payload: %v", err))
-	}
-	act := h.handoff.take(p.key())
+	act := h.handoff.take(j.ID)
 	if act == nil {
+		var p jobPayload
+		if err := json.Unmarshal(j.Payload, &p); err != nil || p.ID == "" {
+			return worker.Discard(fmt.Errorf("inbox: unreadable job payload: %v", err))
+		}
 		var err error
 		act, err = h.load(ctx, p)
 		if errors.Is(err, store.ErrNotFound) {
@@ -258,7 +244,7 @@ func (h *Handler) prefetch(ctx context.Context, a *Activity) {
 // when the handoff was full) loads the activity from the store.
 type handoff struct {
 	mu    sync.Mutex
-	acts  map[string]handed // by key
+	acts  map[int64]handed // by the ID of their job
 	bytes int               // of their Raw documents
 }
 
@@ -274,13 +260,13 @@ const (
 	handoffAge      = time.Minute
 )
 
-func (ho *handoff) put(key string, a *Activity) {
+func (ho *handoff) put(job int64, a *Activity) {
 	ho.mu.Lock()
 	defer ho.mu.Unlock()
 	if ho.acts == nil {
-		ho.acts = map[string]handed{}
+		ho.acts = map[int64]handed{}
 	}
-	if _, ok := ho.acts[key]; ok {
+	if _, ok := ho.acts[job]; ok {
 		return
 	}
 	now := time.Now()
@@ -295,18 +281,18 @@ func (ho *handoff) put(key string, a *Activity) {
 			return
 		}
 	}
-	ho.acts[key] = handed{a: a, at: now}
+	ho.acts[job] = handed{a: a, at: now}
 	ho.bytes += len(a.Raw)
 }
 
-func (ho *handoff) take(key string) *Activity {
+func (ho *handoff) take(job int64) *Activity {
 	ho.mu.Lock()
 	defer ho.mu.Unlock()
-	e, ok := ho.acts[key]
+	e, ok := ho.acts[job]
 	if !ok {
 		return nil
 	}
-	delete(ho.acts, key)
+	delete(ho.acts, job)
 	ho.bytes -= len(e.a.Raw)
 	return e.a
 }
