@@ -67,6 +67,25 @@ func BenchmarkDecodeCreateNote(b *testing.B) {
 			}
 		}
 	})
+	b.Run("Decode+Note", func(b *testing.B) {
+		// What an inbox reads of a Create: the activity, its Note's id
+		// and authors, the Note cut out to be stored.
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			d, err := Decode(data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ids, notes := d.ObjectRefs()
+			if len(ids) != 1 || notes[0] == nil || len(notes[0].AttributedTo()) != 1 {
+				b.Fatal("no Note")
+			}
+			if _, ok := d.EmbeddedJSON(notes[0]); !ok {
+				b.Fatal("Note not cut out")
+			}
+		}
+	})
 	b.Run("EmbeddedJSON", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		b.ReportAllocs()

@@ -49,6 +49,8 @@ type Doc struct {
 	mu    sync.Mutex
 	vals  map[string]any
 	over  map[string]bool
+	// The IRIs read so far, parsed (see iri).
+	parsed map[string]*url.URL
 
 	once sync.Once
 	v    vocab.Type
@@ -177,6 +179,22 @@ func (d *Doc) has(k string) bool {
 // decodeJSON decodes one valid JSON value as Decode does: numbers that are
 // exact in a float64 become one, others stay json.Number.
 func decodeJSON(data []byte) any {
+	if len(data) == 0 {
+		return nil
+	}
+	switch data[0] { // the scalars most values are, without a decoder
+	case '"':
+		if s, ok := stringValue(data); ok {
+			return s
+		}
+		return nil
+	case 't':
+		return true
+	case 'f':
+		return false
+	case 'n':
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
@@ -338,10 +356,36 @@ func absIRI(s string) *url.URL {
 	return u
 }
 
+// iri is absIRI(s), parsed once per Doc: the same IRIs (the ids, the
+// actor, the addressing) are read several times on the way through the
+// inbox. Each caller gets its own copy.
+func (d *Doc) iri(s string) *url.URL {
+	if s == "" {
+		return nil
+	}
+	d.mu.Lock()
+	u, ok := d.parsed[s]
+	d.mu.Unlock()
+	if !ok {
+		u = absIRI(s)
+		d.mu.Lock()
+		if d.parsed == nil {
+			d.parsed = map[string]*url.URL{}
+		}
+		d.parsed[s] = u
+		d.mu.Unlock()
+	}
+	if u == nil {
+		return nil
+	}
+	c := *u
+	return &c
+}
+
 // ID returns the document's id, or nil.
 func (d *Doc) ID() *url.URL {
 	s, _ := d.get("id").(string)
-	return absIRI(s)
+	return d.iri(s)
 }
 
 // Types returns the document's type names in order; for an extension type
@@ -440,10 +484,10 @@ func resolvable(t any) bool {
 
 // refIRI is the IRI of one value of a relation: the IRI itself, or an
 // embedded object's id.
-func refIRI(v any) *url.URL {
+func (d *Doc) refIRI(v any) *url.URL {
 	switch x := v.(type) {
 	case string:
-		return absIRI(x)
+		return d.iri(x)
 	case *Doc:
 		return x.ID()
 	case map[string]any:
@@ -457,7 +501,7 @@ func refIRI(v any) *url.URL {
 func (d *Doc) iris(key string) []*url.URL {
 	var out []*url.URL
 	for _, v := range d.values(key) {
-		if u := refIRI(v); u != nil {
+		if u := d.refIRI(v); u != nil {
 			out = append(out, u)
 		}
 	}
@@ -475,7 +519,7 @@ func (d *Doc) Objects() []*url.URL { return d.iris("object") }
 // are left out, as in Objects.
 func (d *Doc) ObjectRefs() (ids []*url.URL, docs []*Doc) {
 	for _, v := range d.values("object") {
-		u := refIRI(v)
+		u := d.refIRI(v)
 		if u == nil {
 			continue
 		}
