@@ -467,6 +467,14 @@ func (v *Verifier) readBody(r *http.Request) ([]byte, error) {
 	if r.ContentLength > v.maxBody {
 		return nil, fail(ReasonBodyTooLarge, "Content-Length %d exceeds %d", r.ContentLength, v.maxBody)
 	}
+	if rb, ok := r.Body.(*replayBody); ok { // read before: no copy
+		body := rb.b[len(rb.b)-rb.Len():]
+		if int64(len(body)) > v.maxBody {
+			return nil, fail(ReasonBodyTooLarge, "body exceeds %d bytes", v.maxBody)
+		}
+		rb.reset(body)
+		return body, nil
+	}
 	size := int64(512)
 	if r.ContentLength >= 0 {
 		size = r.ContentLength + 1 // +1 to read the EOF without growing
@@ -487,7 +495,7 @@ func (v *Verifier) readBody(r *http.Request) ([]byte, error) {
 	}
 	_ = r.Body.Close()
 	rb := &replayBody{}
-	rb.Reset(body)
+	rb.reset(body)
 	r.Body = rb
 	if err != nil && err != io.EOF {
 		return nil, fail(ReasonMalformed, "reading body: %v", err)
@@ -498,10 +506,37 @@ func (v *Verifier) readBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// replayBody is the request body Verify puts back after reading it.
-type replayBody struct{ bytes.Reader }
+// replayBody is the request body Verify puts back after reading it, and
+// the one ReplayBody makes.
+type replayBody struct {
+	r bytes.Reader
+	b []byte // what r reads
+}
+
+func (rb *replayBody) reset(b []byte) {
+	rb.r.Reset(b)
+	rb.b = b
+}
+
+// Len is the number of bytes not read yet.
+func (rb *replayBody) Len() int { return rb.r.Len() }
+
+func (rb *replayBody) Read(p []byte) (int, error) { return rb.r.Read(p) }
+
+// WriteTo lets io.Copy take the bytes without a buffer.
+func (rb *replayBody) WriteTo(w io.Writer) (int64, error) { return rb.r.WriteTo(w) }
 
 func (*replayBody) Close() error { return nil }
+
+// ReplayBody returns a request body that reads body, for a handler that
+// read a request's body before verifying its signature: Verify reads it
+// without copying it (and leaves a body that reads it again). body must
+// not be changed while the request is in use.
+func ReplayBody(body []byte) io.ReadCloser {
+	rb := &replayBody{}
+	rb.reset(body)
+	return rb
+}
 
 // checkBodyDigest checks the digest header named header against the body.
 func (v *Verifier) checkBodyDigest(r *http.Request, header string, check func(string, []byte) error) error {

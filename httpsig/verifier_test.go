@@ -423,3 +423,42 @@ func TestCavageCreatedExpires(t *testing.T) {
 		t.Fatalf("expired signature: %v", err)
 	}
 }
+
+// TestReplayBody: a body read before Verify and given back as ReplayBody
+// is verified as the body sent (a changed one fails its digest, one over
+// the cap is too large), and still reads whole afterwards.
+func TestReplayBody(t *testing.T) {
+	key := testRSAKey(t)
+	v := NewVerifier(newResolver(pubKey(aliceKeyID, key)), &VerifierOptions{MaxBodyBytes: int64(len(activity))})
+	s, err := NewSigner(aliceKeyID, key, nil)
+	noErr(t, err)
+	for _, scheme := range []string{SchemeCavage, SchemeRFC9421} {
+		sign := func(body []byte) *http.Request {
+			r, err := http.NewRequest(http.MethodPost, "https://b.example/inbox", bytes.NewReader(body))
+			noErr(t, err)
+			noErr(t, s.SignRequestScheme(r, body, scheme))
+			r.Body = ReplayBody(body)
+			return r
+		}
+		r := sign(activity)
+		if _, err := v.Verify(r); err != nil {
+			t.Fatalf("%s: %v", scheme, err)
+		}
+		if got, _ := io.ReadAll(r.Body); !bytes.Equal(got, activity) {
+			t.Fatalf("%s: body after Verify %q", scheme, got)
+		}
+
+		r = sign(activity)
+		r.Body = ReplayBody(bytes.Replace(activity, []byte("Follow"), []byte("Folloz"), 1))
+		if _, err := v.Verify(r); ReasonOf(err) != ReasonDigestMismatch {
+			t.Fatalf("%s: changed body: %v", scheme, err)
+		}
+
+		long := append(bytes.Clone(activity), ' ')
+		r = sign(long)
+		r.ContentLength = -1 // the cap is found by reading
+		if _, err := v.Verify(r); ReasonOf(err) != ReasonBodyTooLarge {
+			t.Fatalf("%s: body over the cap: %v", scheme, err)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package inbox
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -208,7 +207,7 @@ func (h *Handler) serve(r *http.Request) error {
 	if !acceptableContentType(r.Header.Get("Content-Type")) {
 		return ap.Errorf(http.StatusUnsupportedMediaType, "content type must be application/activity+json or application/ld+json", nil)
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Body = httpsig.ReplayBody(body)
 	res, err := h.verifier.Verify(r)
 	if err != nil {
 		if keyTemporarilyUnavailable(err) {
