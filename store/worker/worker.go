@@ -521,7 +521,7 @@ func (w *Worker) clearDue(t time.Time) {
 // counted.
 func (w *Worker) putBack(ctx context.Context, jobs []*store.Job) {
 	for _, j := range jobs {
-		w.release(ctx, w.log.With("job", j.ID, "kind", j.Kind, "attempt", j.Attempt), j)
+		w.release(ctx, w.jobLog(j), j)
 	}
 }
 
@@ -542,26 +542,61 @@ func (w *Worker) work(ctx, hctx context.Context, h Handler, j *store.Job) {
 		default:
 		}
 	}()
-	log := w.log.With("job", j.ID, "kind", j.Kind, "attempt", j.Attempt)
+	log := w.jobLog(j)
 	jctx, cancel := context.WithCancelCause(hctx)
 	defer cancel(nil)
 
-	stopRenew := make(chan struct{})
-	renewed := make(chan struct{})
 	lease := *j // the renewals' copy: ExtendLease writes LeaseUntil
-	go func() {
-		defer close(renewed)
-		w.renew(ctx, log, &lease, cancel, stopRenew)
-	}()
+	r := w.renew(ctx, log, &lease, cancel)
 	start := time.Now()
 	err := func() error {
 		// Stop renewing even when the handler exits its goroutine
-		// (runtime.Goexit); wait for the renewal so that it never races
-		// with the outcome.
-		defer func() { close(stopRenew); <-renewed }()
+		// (runtime.Goexit); wait for a renewal in progress so that it
+		// never races with the outcome.
+		defer r.stop()
 		return w.call(jctx, log, h, j)
 	}()
 	w.finish(ctx, jctx, log, j, err, time.Since(start))
+}
+
+// jobLog is the worker's logger with the job's id, kind and attempt on
+// every record. They are added when a record is written, not formatted
+// up front as Logger.With would: most jobs log nothing.
+func (w *Worker) jobLog(j *store.Job) *slog.Logger {
+	return slog.New(&jobHandler{inner: w.log.Handler(), job: j.ID, kind: j.Kind, attempt: j.Attempt})
+}
+
+// jobHandler adds a job's attributes to the records it passes on.
+type jobHandler struct {
+	inner   slog.Handler
+	job     int64
+	kind    string
+	attempt int
+}
+
+func (h *jobHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.inner.Enabled(ctx, l) }
+
+func (h *jobHandler) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	out.AddAttrs(h.attrs()...)
+	r.Attrs(func(a slog.Attr) bool { out.AddAttrs(a); return true })
+	return h.inner.Handle(ctx, out)
+}
+
+func (h *jobHandler) attrs() []slog.Attr {
+	return []slog.Attr{slog.Int64("job", h.job), slog.String("kind", h.kind), slog.Int("attempt", h.attempt)}
+}
+
+func (h *jobHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	c := *h
+	c.inner = h.inner.WithAttrs(as)
+	return &c
+}
+
+// WithGroup keeps the job's attributes outside the group, as Logger.With
+// would have.
+func (h *jobHandler) WithGroup(name string) slog.Handler {
+	return h.inner.WithAttrs(h.attrs()).WithGroup(name)
 }
 
 // call runs h, turning a panic into the error of a failed attempt.
@@ -576,42 +611,87 @@ func (w *Worker) call(ctx context.Context, log *slog.Logger, h Handler, j *store
 	return h(ctx, j)
 }
 
-// renew extends the lease of j every half lease until stop is closed. It
-// cancels the handler when the lease is lost, or when it ends before a
-// renewal succeeds.
-func (w *Worker) renew(ctx context.Context, log *slog.Logger, j *store.Job, cancel context.CancelCauseFunc, stop <-chan struct{}) {
-	interval := w.lease / 2
-	t := time.NewTimer(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-		case <-stop:
-			return
-		case <-ctx.Done():
-			return
-		}
-		err := w.db.ExtendLease(ctx, j, w.lease)
-		switch {
-		case err == nil:
-			t.Reset(interval)
-		case errors.Is(err, store.ErrLeaseLost):
-			log.WarnContext(ctx, "worker: lease lost while the handler ran; cancelling it, its result will be dropped", "err", err)
-			cancel(err)
-			return
-		case ctx.Err() != nil:
-			return
-		default:
-			left := j.LeaseUntil.Sub(w.now())
-			if left <= 0 {
-				log.ErrorContext(ctx, "worker: lease ended before it could be renewed; cancelling the handler", "err", err)
-				cancel(fmt.Errorf("worker: lease of job %d ended before it could be renewed: %w", j.ID, err))
-				return
-			}
-			log.WarnContext(ctx, "worker: renewing the lease failed; trying again", "err", err, "lease_left", left)
-			t.Reset(min(interval, max(left/4, time.Millisecond)))
-		}
+// renewal extends the lease of a running job every half lease, from a
+// timer: no goroutine runs for it until a renewal is due, and most jobs
+// end before.
+type renewal struct {
+	w      *Worker
+	ctx    context.Context
+	log    *slog.Logger
+	j      *store.Job
+	cancel context.CancelCauseFunc
+
+	mu      sync.Mutex
+	t       *time.Timer
+	stopped bool
+	busy    chan struct{} // closed when the renewal in progress ends; nil if none
+}
+
+// renew starts renewing the lease of j until stop. It cancels the handler
+// when the lease is lost, or when it ends before a renewal succeeds.
+func (w *Worker) renew(ctx context.Context, log *slog.Logger, j *store.Job, cancel context.CancelCauseFunc) *renewal {
+	r := &renewal{w: w, ctx: ctx, log: log, j: j, cancel: cancel}
+	r.mu.Lock()
+	r.t = time.AfterFunc(w.lease/2, r.fire)
+	r.mu.Unlock()
+	return r
+}
+
+// stop ends the renewals, waiting for one in progress.
+func (r *renewal) stop() {
+	r.mu.Lock()
+	r.stopped = true
+	r.t.Stop()
+	busy := r.busy
+	r.mu.Unlock()
+	if busy != nil {
+		<-busy
 	}
+}
+
+func (r *renewal) fire() {
+	r.mu.Lock()
+	if r.stopped || r.ctx.Err() != nil {
+		r.mu.Unlock()
+		return
+	}
+	busy := make(chan struct{})
+	r.busy = busy
+	r.mu.Unlock()
+	next := r.extend()
+	r.mu.Lock()
+	if next > 0 && !r.stopped {
+		r.t.Reset(next)
+	}
+	r.busy = nil
+	r.mu.Unlock()
+	close(busy)
+}
+
+// extend renews the lease once and returns when to renew it next (0:
+// never again).
+func (r *renewal) extend() time.Duration {
+	w, ctx, log, j := r.w, r.ctx, r.log, r.j
+	interval := w.lease / 2
+	err := w.db.ExtendLease(ctx, j, w.lease)
+	switch {
+	case err == nil:
+		return interval
+	case errors.Is(err, store.ErrLeaseLost):
+		log.WarnContext(ctx, "worker: lease lost while the handler ran; cancelling it, its result will be dropped", "err", err)
+		r.cancel(err)
+		return 0
+	case ctx.Err() != nil:
+		return 0
+	}
+	left := j.LeaseUntil.Sub(w.now())
+	if left <= 0 {
+		log.ErrorContext(ctx, "worker: lease ended before it could be renewed; cancelling the handler", "err", err)
+		r.cancel(fmt.Errorf("worker: lease of job %d ended before it could be renewed: %w", j.ID, err))
+		return 0
+	}
+	log.WarnContext(ctx, "worker: renewing the lease failed; trying again", "err", err, "lease_left", left)
+	return min(interval, max(left/4, time.Millisecond))
 }
 
 // finish records the outcome of the attempt.

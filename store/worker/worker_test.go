@@ -552,6 +552,11 @@ func TestPanicRecovered(t *testing.T) {
 		if s := w.Stats(); s.Panicked != 1 || s.Retried != 1 {
 			t.Errorf("stats %+v, want 1 panicked, 1 retried", s)
 		}
+		// The job's record names it, before the record's own attributes.
+		want := fmt.Sprintf(`msg="worker: handler panicked" job=%d kind=panics attempt=1 panic=kaboom`, id)
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %s:\n%s", want, logs)
+		}
 	})
 }
 
