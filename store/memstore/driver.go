@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"cmp"
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -39,13 +38,14 @@ type Driver struct {
 	accts   map[string]*store.Account // username -> account
 	values  map[string]value          // key -> value
 	jobSeq  int64                     // last job ID
-	jobs    map[int64]*store.Job      // id -> job; stored jobs are never mutated, only replaced
-	jobIDs  []int64                   // every job ID, ascending
+	jobs    jobTable                  // id -> job (see jobRec)
 	unique  map[string]int64          // unique key -> job ID
 	ready   map[string]*readyHeap     // kind -> available and retryable jobs by (RunAt, ID)
 	running map[string]map[int64]bool // kind -> IDs of running jobs
 	counts  map[string]map[store.JobState]int
-	done    map[int64]bool // IDs of completed and discarded jobs
+	names   []string         // the kinds and states of jobs (see name)
+	nameIdx map[string]name  // name -> index in names
+	locs    []*time.Location // the locations of the jobs' times (see stamp)
 }
 
 // The fields FindObjects can select by, as indexes into Driver.index.
@@ -66,12 +66,12 @@ func NewDriver() *Driver {
 		keys:    make(map[string]store.Key),
 		accts:   make(map[string]*store.Account),
 		values:  make(map[string]value),
-		jobs:    make(map[int64]*store.Job),
 		unique:  make(map[string]int64),
 		ready:   make(map[string]*readyHeap),
 		running: make(map[string]map[int64]bool),
 		counts:  make(map[string]map[store.JobState]int),
-		done:    make(map[int64]bool),
+		nameIdx: make(map[string]name),
+		locs:    []*time.Location{time.UTC},
 	}
 	for i := range d.index {
 		d.index[i] = make(map[string][]int64)
@@ -555,333 +555,4 @@ func (t *tx) setValue(key string, v value, present bool) {
 		delete(t.d.values, key)
 	}
 	t.undo = append(t.undo, func() { t.setValue(key, old, had) })
-}
-
-// ---------------------------------------------------------------- jobs
-
-func cloneJob(j *store.Job) *store.Job {
-	c := *j
-	c.Payload = slices.Clone(j.Payload)
-	return &c
-}
-
-// setJob stores j under id (nil deletes the job), keeps the indexes in
-// step and logs the inverse. Stored jobs are never changed in place.
-//
-// The ready heap of a kind is validated when read: an entry stands for
-// its job only while the job is available or retryable with the entry's
-// RunAt. A job leaves those states only by being claimed, which pops its
-// entry, or by a rollback, which stores the earlier job again and so
-// pushes an entry for it; stale entries are rare and dropped when met.
-func (t *tx) setJob(id int64, j *store.Job) {
-	d := t.d
-	old := d.jobs[id]
-	if old != nil {
-		delete(d.jobs, id)
-		if old.UniqueKey != "" {
-			delete(d.unique, old.UniqueKey)
-		}
-		if old.State == store.JobRunning {
-			delete(d.running[old.Kind], id)
-		}
-		c := d.counts[old.Kind]
-		if c[old.State]--; c[old.State] == 0 {
-			delete(c, old.State)
-		}
-		delete(d.done, id)
-		if j == nil {
-			d.jobIDs = removeSeq(d.jobIDs, id)
-		}
-	}
-	if j != nil {
-		d.jobs[id] = j
-		if j.UniqueKey != "" {
-			d.unique[j.UniqueKey] = id
-		}
-		switch j.State {
-		case store.JobCompleted, store.JobDiscarded:
-			d.done[id] = true
-		case store.JobRunning:
-			r := d.running[j.Kind]
-			if r == nil {
-				r = make(map[int64]bool)
-				d.running[j.Kind] = r
-			}
-			r[id] = true
-		default:
-			h := d.ready[j.Kind]
-			if h == nil {
-				h = &readyHeap{}
-				d.ready[j.Kind] = h
-			}
-			heap.Push(h, readyEntry{runAt: j.RunAt, id: id})
-		}
-		c := d.counts[j.Kind]
-		if c == nil {
-			c = make(map[store.JobState]int)
-			d.counts[j.Kind] = c
-		}
-		c[j.State]++
-		if old == nil {
-			d.jobIDs = insertSeq(d.jobIDs, id)
-		}
-	}
-	t.undo = append(t.undo, func() { t.setJob(id, old) })
-}
-
-func (t *tx) InsertJob(ctx context.Context, j *store.Job) (bool, error) {
-	if err := t.check(ctx, true); err != nil {
-		return false, err
-	}
-	if j.UniqueKey != "" {
-		if _, ok := t.d.unique[j.UniqueKey]; ok {
-			return false, nil
-		}
-	}
-	t.d.jobSeq++
-	c := cloneJob(j)
-	c.ID = t.d.jobSeq
-	if c.Created.IsZero() {
-		c.Created = now()
-	}
-	t.setJob(c.ID, c)
-	j.ID, j.Created = c.ID, c.Created
-	return true, nil
-}
-
-func (t *tx) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]*store.Job, error) {
-	if err := t.check(ctx, true); err != nil {
-		return nil, err
-	}
-	older := func(a, b *store.Job) int { return claimOrder(a.RunAt, a.ID, b.RunAt, b.ID) }
-	// The candidates: of each kind, the p.Limit first due jobs of its
-	// ready heap (popped: claimed, or pushed back below) and the running
-	// jobs whose lease expired (as many as the kind's workers run, not
-	// the backlog). A claim costs O(Limit log n), not a walk of the n
-	// queued jobs.
-	var cands []*store.Job
-	seen := make(map[int64]bool)
-	// A job has one kind: listing a kind twice must not claim it twice.
-	for _, kind := range slices.Compact(slices.Sorted(slices.Values(p.Kinds))) {
-		if h := t.d.ready[kind]; h != nil {
-			taken := 0
-			for h.Len() > 0 && taken < p.Limit && !h.entries[0].runAt.After(p.Now) {
-				e := heap.Pop(h).(readyEntry)
-				j := t.d.jobs[e.id]
-				if j == nil || seen[e.id] || (j.State != store.JobAvailable && j.State != store.JobRetryable) || !j.RunAt.Equal(e.runAt) {
-					continue // stale
-				}
-				seen[e.id] = true
-				cands = append(cands, j)
-				taken++
-			}
-		}
-		for id := range t.d.running[kind] {
-			if j := t.d.jobs[id]; !j.LeaseUntil.After(p.Now) {
-				cands = append(cands, j)
-			}
-		}
-	}
-	slices.SortFunc(cands, older)
-	for _, j := range cands[min(p.Limit, len(cands)):] {
-		if j.State != store.JobRunning { // not claimed: back in its heap
-			heap.Push(t.d.ready[j.Kind], readyEntry{runAt: j.RunAt, id: j.ID})
-		}
-	}
-	cands = cands[:min(p.Limit, len(cands))]
-	out := make([]*store.Job, 0, len(cands))
-	for _, j := range cands {
-		c := cloneJob(j)
-		c.State, c.Attempt, c.LeaseUntil = store.JobRunning, j.Attempt+1, p.LeaseUntil
-		t.setJob(c.ID, c)
-		out = append(out, cloneJob(c))
-	}
-	return out, nil
-}
-
-// running returns the job id if it is running with that attempt.
-func (t *tx) running(id int64, attempt int) (*store.Job, error) {
-	j, ok := t.d.jobs[id]
-	if !ok {
-		return nil, fmt.Errorf("memstore: job %d: %w", id, store.ErrNotFound)
-	}
-	if j.State != store.JobRunning || j.Attempt != attempt {
-		return nil, fmt.Errorf("memstore: job %d attempt %d (now %s, attempt %d): %w", id, attempt, j.State, j.Attempt, store.ErrLeaseLost)
-	}
-	return j, nil
-}
-
-func (t *tx) FinishJob(ctx context.Context, r store.JobResult) error {
-	if err := t.check(ctx, true); err != nil {
-		return err
-	}
-	j, err := t.running(r.ID, r.Attempt)
-	if err != nil {
-		return err
-	}
-	c := cloneJob(j)
-	c.State = r.State
-	switch r.State {
-	case store.JobCompleted:
-		c.Finished = r.At
-	case store.JobRetryable:
-		c.RunAt, c.LastError = r.RunAt, r.Error
-	case store.JobAvailable:
-		c.RunAt = r.RunAt
-		c.Attempt--
-	case store.JobDiscarded:
-		c.LastError, c.Finished = r.Error, r.At
-	default:
-		return fmt.Errorf("memstore: job %d: cannot finish as %q", r.ID, r.State)
-	}
-	t.setJob(c.ID, c)
-	return nil
-}
-
-func (t *tx) ExtendLease(ctx context.Context, id int64, attempt int, until time.Time) error {
-	if err := t.check(ctx, true); err != nil {
-		return err
-	}
-	j, err := t.running(id, attempt)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("memstore: job %d: %w", id, store.ErrLeaseLost)
-	}
-	if err != nil {
-		return err
-	}
-	c := cloneJob(j)
-	c.LeaseUntil = until
-	t.setJob(id, c)
-	return nil
-}
-
-func (t *tx) GetJob(ctx context.Context, id int64) (*store.Job, error) {
-	if err := t.check(ctx, false); err != nil {
-		return nil, err
-	}
-	j, ok := t.d.jobs[id]
-	if !ok {
-		return nil, fmt.Errorf("memstore: job %d: %w", id, store.ErrNotFound)
-	}
-	return cloneJob(j), nil
-}
-
-func jobMatches(j *store.Job, q store.JobQuery) bool {
-	return (len(q.Kinds) == 0 || slices.Contains(q.Kinds, j.Kind)) &&
-		(len(q.States) == 0 || slices.Contains(q.States, j.State)) &&
-		(q.UniqueKey == "" || j.UniqueKey == q.UniqueKey)
-}
-
-// ListJobs reads the jobs in ID order from q.AfterID (a unique key is
-// looked up directly); it is meant for operators, not hot paths.
-func (t *tx) ListJobs(ctx context.Context, q store.JobQuery) ([]*store.Job, error) {
-	if err := t.check(ctx, false); err != nil {
-		return nil, err
-	}
-	var out []*store.Job
-	t.eachJob(q, func(j *store.Job) bool {
-		if j.ID > q.AfterID {
-			out = append(out, cloneJob(j))
-		}
-		return len(out) < q.Limit
-	})
-	return out, nil
-}
-
-func (t *tx) CountJobs(ctx context.Context, q store.JobQuery) (int, error) {
-	if err := t.check(ctx, false); err != nil {
-		return 0, err
-	}
-	n := 0
-	if q.UniqueKey == "" { // from the counts, not a walk of every job
-		for kind, c := range t.d.counts {
-			if len(q.Kinds) > 0 && !slices.Contains(q.Kinds, kind) {
-				continue
-			}
-			for state, k := range c {
-				if len(q.States) == 0 || slices.Contains(q.States, state) {
-					n += k
-				}
-			}
-		}
-		return n, nil
-	}
-	q.AfterID = 0
-	t.eachJob(q, func(*store.Job) bool { n++; return true })
-	return n, nil
-}
-
-// eachJob calls fn for the jobs matching q with ID > q.AfterID, by
-// ascending ID, until fn returns false.
-func (t *tx) eachJob(q store.JobQuery, fn func(*store.Job) bool) {
-	if q.UniqueKey != "" {
-		if id, ok := t.d.unique[q.UniqueKey]; ok {
-			if j := t.d.jobs[id]; jobMatches(j, q) && j.ID > q.AfterID {
-				fn(j)
-			}
-		}
-		return
-	}
-	i, _ := slices.BinarySearch(t.d.jobIDs, q.AfterID+1)
-	for _, id := range t.d.jobIDs[i:] {
-		if j := t.d.jobs[id]; jobMatches(j, q) && !fn(j) {
-			return
-		}
-	}
-}
-
-func (t *tx) DeleteJobs(ctx context.Context, before time.Time, limit int) (int, error) {
-	if err := t.check(ctx, true); err != nil {
-		return 0, err
-	}
-	var old []*store.Job
-	for id := range t.d.done {
-		if j := t.d.jobs[id]; j.Finished.Before(before) {
-			old = append(old, j)
-		}
-	}
-	slices.SortFunc(old, func(a, b *store.Job) int {
-		if c := a.Finished.Compare(b.Finished); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	if len(old) > limit {
-		old = old[:limit]
-	}
-	for _, j := range old {
-		t.setJob(j.ID, nil)
-	}
-	return len(old), nil
-}
-
-// readyEntry is a job of a ready heap: available or retryable from runAt.
-type readyEntry struct {
-	runAt time.Time
-	id    int64
-}
-
-// readyHeap is a min-heap of readyEntry by (runAt, id): the root is the
-// job to claim first.
-type readyHeap struct{ entries []readyEntry }
-
-func (h *readyHeap) Len() int { return len(h.entries) }
-func (h *readyHeap) Less(i, k int) bool {
-	a, b := h.entries[i], h.entries[k]
-	return claimOrder(a.runAt, a.id, b.runAt, b.id) < 0
-}
-
-// claimOrder orders jobs as they are claimed: by due time, then by ID.
-func claimOrder(atA time.Time, idA int64, atB time.Time, idB int64) int {
-	if c := atA.Compare(atB); c != 0 {
-		return c
-	}
-	return cmp.Compare(idA, idB)
-}
-func (h *readyHeap) Swap(i, k int) { h.entries[i], h.entries[k] = h.entries[k], h.entries[i] }
-func (h *readyHeap) Push(x any)    { h.entries = append(h.entries, x.(readyEntry)) }
-func (h *readyHeap) Pop() any {
-	e := h.entries[len(h.entries)-1]
-	h.entries = h.entries[:len(h.entries)-1]
-	return e
 }
