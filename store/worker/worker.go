@@ -136,6 +136,7 @@ type Worker struct {
 	wake     chan struct{} // Notify
 	resched  chan struct{} // an earlier wake time was set
 	slotFree chan struct{} // a handler returned its slot
+	tasks    chan task     // to an idle runner (see dispatch)
 	slots    chan struct{} // a token per running handler
 	wg       sync.WaitGroup
 
@@ -170,6 +171,7 @@ func New(db *store.DB, opts *Options) *Worker {
 		wake:        make(chan struct{}, 1),
 		resched:     make(chan struct{}, 1),
 		slotFree:    make(chan struct{}, 1),
+		tasks:       make(chan task),
 	}
 	if w.concurrency <= 0 {
 		w.concurrency = DefaultConcurrency
@@ -413,7 +415,7 @@ func (w *Worker) loop(ctx, hctx context.Context) {
 			}
 			w.slots <- struct{}{} // never blocks: only this loop takes slots, and len(jobs) <= free
 			w.stats.running.Add(1)
-			w.wg.Go(func() { w.work(ctx, hctx, h, j) })
+			w.dispatch(ctx, hctx, task{h, j})
 		}
 		if backlog = len(jobs) == n; backlog {
 			continue // a full batch: more may be due
@@ -532,7 +534,46 @@ func (w *Worker) release(ctx context.Context, log *slog.Logger, j *store.Job) {
 	}
 }
 
-// work runs one claimed job on its own goroutine, holding a slot.
+// task is a claimed job and its handler.
+type task struct {
+	h Handler
+	j *store.Job
+}
+
+// runnerIdle is how long a runner waits for another job before it ends.
+const runnerIdle = 5 * time.Second
+
+// dispatch runs t on a runner: one that is idle, else a new one. Runners
+// outlive their jobs, so that a job starts on a goroutine whose stack has
+// already grown to what jobs need, instead of growing a new one every
+// time; they end when idle for runnerIdle, or when the worker stops.
+func (w *Worker) dispatch(ctx, hctx context.Context, t task) {
+	select {
+	case w.tasks <- t:
+	default:
+		w.wg.Go(func() { w.runner(ctx, hctx, t) })
+	}
+}
+
+func (w *Worker) runner(ctx, hctx context.Context, t task) {
+	idle := time.NewTimer(runnerIdle)
+	defer idle.Stop()
+	for {
+		w.work(ctx, hctx, t.h, t.j)
+		idle.Reset(runnerIdle)
+		select {
+		case t = <-w.tasks:
+		case <-idle.C:
+			return
+		case <-w.stop:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// work runs one claimed job, holding a slot.
 func (w *Worker) work(ctx, hctx context.Context, h Handler, j *store.Job) {
 	defer func() {
 		w.stats.running.Add(-1)
