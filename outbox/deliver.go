@@ -107,6 +107,7 @@ func (o *Outbox) deliverJob(ctx context.Context, j *store.Job) error {
 				if perr := o.db.PutValue(ctx, goneKey(d.Inbox), []byte(now.UTC().Format(time.RFC3339)), time.Time{}); perr != nil {
 					return perr
 				}
+				o.memo.putGone(d.Inbox, true, now)
 			}
 		}
 		o.permanentFailure(dl, err)

@@ -504,6 +504,32 @@ func TestDelivery410MarksGone(t *testing.T) {
 	assert.Len(t, f.permanentFailures(), 1)
 }
 
+// An inbox marked gone by another process (on the same store) is honoured
+// once this process's memo of it ends: within a minute (notGoneTTL).
+func TestDeliveryGoneMarkedElsewhere(t *testing.T) {
+	f := newDFix(t, dopts{frozen: true})
+	peer := newPeer(t, f.net, "b.example", nil)
+	inbox := peer.inbox("/users/bob/inbox")
+	bob := f.remote("http://b.example/users/bob", inbox, "")
+	f.start(t)
+
+	f.post(t, note(bob))
+	f.settle(t)
+	require.Equal(t, 1, peer.count(""))
+	// What another process does on a 410 from the inbox.
+	require.NoError(t, f.db.PutValue(context.Background(), "slothpub:gone-inbox:"+inbox, []byte("x"), time.Time{}))
+	f.post(t, note(bob))
+	f.settle(t)
+	assert.Equal(t, 2, peer.count(""), "within the memo's minute the mark is not seen yet")
+
+	f.clock.Advance(time.Minute)
+	id := f.post(t, note(bob))
+	f.settle(t)
+	assert.Equal(t, 2, peer.count(""), "no POST to an inbox marked gone")
+	_, err := f.ob.DeliveryStatus(context.Background(), id, inbox)
+	assert.ErrorIs(t, err, store.ErrNotFound, "no delivery queued for it")
+}
+
 // 429 and 503 with Retry-After (seconds or an HTTP date) are tried again
 // when the peer asked, not after the backoff; other answers, and those
 // without a usable Retry-After, after Backoff. The clock stands still, so

@@ -287,6 +287,10 @@ func (o *Outbox) fanoutStep(ctx context.Context, from *actor.Actor, f *fanout, p
 	if err != nil {
 		return p, err
 	}
+	now := o.opts.Clock()
+	for _, l := range learned {
+		o.memo.putInbox(l.actor, l.inbox, l.personal, now)
+	}
 	if enqueued > 0 {
 		o.opts.Worker.Notify()
 	}
@@ -341,10 +345,18 @@ func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, f *fanout, t
 	if isBlocked {
 		return false, nil
 	}
-	if _, err := tx.GetValue(ctx, goneKey(t.inbox)); err == nil {
+	now := o.opts.Clock()
+	gone, known := o.memo.isGone(t.inbox, now)
+	if !known {
+		if _, err := tx.GetValue(ctx, goneKey(t.inbox)); err == nil {
+			gone = true
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+		o.memo.putGone(t.inbox, gone, now)
+	}
+	if gone {
 		return false, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return false, err
 	}
 	payload, err := json.Marshal(delivery{From: f.From, Personal: t.personal, Prev: f.Prev})
 	if err != nil {
@@ -466,6 +478,7 @@ func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string
 		personal bool
 	}
 	var cands []cand
+	now := o.opts.Clock()
 	err = o.db.View(ctx, func(tx *store.Tx) error {
 		cands = cands[:0]
 		// Most actors block no one: then no actor of the batch is looked
@@ -492,10 +505,15 @@ func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string
 			}
 			c := cand{iri: a, u: u, local: o.actors.IsLocal(u)}
 			if !c.local {
-				if in, err := tx.GetValue(ctx, inboxCacheKey(a)); err == nil {
-					c.inbox, c.personal = fromCache(in)
-				} else if !errors.Is(err, store.ErrNotFound) {
-					return err
+				var known bool
+				c.inbox, c.personal, known = o.memo.inbox(a, now)
+				if !known {
+					if in, err := tx.GetValue(ctx, inboxCacheKey(a)); err == nil {
+						c.inbox, c.personal = fromCache(in)
+						o.memo.putInbox(a, c.inbox, c.personal, now)
+					} else if !errors.Is(err, store.ErrNotFound) {
+						return err
+					}
 				}
 			}
 			cands = append(cands, c)

@@ -112,6 +112,7 @@ type Outbox struct {
 	log      *slog.Logger
 	hosts    *hostTable
 	bodies   bodyCache
+	memo     memo // of the inbox cache and the gone inboxes
 }
 
 // New returns an Outbox storing in db, publishing for the local actors in
