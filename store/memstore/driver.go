@@ -39,13 +39,16 @@ type Driver struct {
 	values  map[string]value          // key -> value
 	jobSeq  int64                     // last job ID
 	jobs    jobTable                  // id -> job (see jobRec)
-	unique  map[string]int64          // unique key -> job ID
+	unique  uniqueIndex               // unique key -> job ID
 	ready   map[string]*readyHeap     // kind -> available and retryable jobs by (RunAt, ID)
 	running map[string]map[int64]bool // kind -> IDs of running jobs
 	counts  map[string]map[store.JobState]int
 	names   []string         // the kinds and states of jobs (see name)
 	nameIdx map[string]name  // name -> index in names
 	locs    []*time.Location // the locations of the jobs' times (see stamp)
+	// lastKey and lastPayload are the unique key and the payload of the
+	// last jobs stored, which the next ones share (see jobRec).
+	lastKey, lastPayload string
 }
 
 // The fields FindObjects can select by, as indexes into Driver.index.
@@ -66,7 +69,7 @@ func NewDriver() *Driver {
 		keys:    make(map[string]store.Key),
 		accts:   make(map[string]*store.Account),
 		values:  make(map[string]value),
-		unique:  make(map[string]int64),
+		unique:  newUniqueIndex(),
 		ready:   make(map[string]*readyHeap),
 		running: make(map[string]map[int64]bool),
 		counts:  make(map[string]map[store.JobState]int),

@@ -6,8 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
+	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/slothpub/slothpub/store"
 )
@@ -19,8 +22,9 @@ import (
 // the driver's table of names, its times stamps. The API still reads
 // every field back as it was stored.
 
-// jobChunkSize is how many consecutive job IDs share a jobChunk.
-const jobChunkSize = 255
+// jobChunkSize is how many consecutive job IDs share a jobChunk: as many
+// as fill the largest size class of small objects (32 KiB).
+const jobChunkSize = int((32<<10 - 2*8) / unsafe.Sizeof(jobRec{}))
 
 // jobTable holds the jobs by ID: the job id is record
 // (id-1)%jobChunkSize of chunk (id-1)/jobChunkSize. IDs are given in
@@ -38,7 +42,7 @@ type jobChunk struct {
 }
 
 func jobPlace(id int64) (chunk, i int) {
-	return int((id - 1) / jobChunkSize), int((id - 1) % jobChunkSize)
+	return int((id - 1) / int64(jobChunkSize)), int((id - 1) % int64(jobChunkSize))
 }
 
 // get returns the record of job id, or nil if there is no such job. The
@@ -69,7 +73,7 @@ func (t *jobTable) all(from int64, fn func(id int64, r *jobRec) bool) {
 			i = i0
 		}
 		for ; i < jobChunkSize; i++ {
-			if r := &ch.recs[i]; r.live && !fn(int64(c)*jobChunkSize+int64(i)+1, r) {
+			if r := &ch.recs[i]; r.live && !fn(int64(c)*int64(jobChunkSize)+int64(i)+1, r) {
 				return
 			}
 		}
@@ -77,8 +81,15 @@ func (t *jobTable) all(from int64, fn func(id int64, r *jobRec) bool) {
 }
 
 // jobRec is a stored job. A zero jobRec (live false) holds none.
+//
+// Jobs enqueued together tend to be alike (the deliveries of a fan-out:
+// one payload, unique keys that differ in their ends), so a record shares
+// what it can with the job stored before it: its unique key is keyHead,
+// a prefix of an earlier key (sharing its bytes), then keyTail; its
+// payload may be the same string as the one before.
 type jobRec struct {
-	uniqueKey string
+	keyHead   string
+	keyTail   string
 	payload   string
 	lastError string
 	runAt     stamp
@@ -113,6 +124,20 @@ func (d *Driver) nameOf(s string) name {
 func (d *Driver) lookupName(s string) (name, bool) {
 	n, ok := d.nameIdx[s]
 	return n, ok
+}
+
+// uniqueKey returns the unique key of r.
+func (r *jobRec) uniqueKey() string {
+	if r.keyHead == "" {
+		return r.keyTail
+	}
+	return r.keyHead + r.keyTail
+}
+
+// hasKey reports whether key is the unique key of r.
+func (r *jobRec) hasKey(key string) bool {
+	n := len(r.keyHead)
+	return len(key) == n+len(r.keyTail) && key[:n] == r.keyHead && key[n:] == r.keyTail
 }
 
 func (d *Driver) kindOf(r *jobRec) string          { return d.names[r.kind] }
@@ -157,11 +182,28 @@ func (d *Driver) stamp(t time.Time) stamp {
 // time is the time.Time of s.
 func (d *Driver) time(s stamp) time.Time { return time.Unix(s.sec, int64(s.nsec)).In(d.locs[s.loc]) }
 
-// record returns j as a record, to store under j.ID.
+// minSharedKey is the shortest prefix a unique key shares with an earlier
+// one: for less, the key is stored whole.
+const minSharedKey = 16
+
+// record returns j as a record, to store under j.ID. Its unique key and
+// payload share the bytes of the last ones stored (Driver.lastKey,
+// Driver.lastPayload) where they are the same.
 func (d *Driver) record(j *store.Job) jobRec {
+	r := jobRec{keyTail: j.UniqueKey, payload: d.lastPayload}
+	if n := commonPrefix(d.lastKey, j.UniqueKey); n >= minSharedKey {
+		r.keyHead, r.keyTail = d.lastKey[:n], strings.Clone(j.UniqueKey[n:])
+	} else if j.UniqueKey != "" {
+		d.lastKey = j.UniqueKey
+	}
+	if string(j.Payload) != d.lastPayload {
+		r.payload = string(j.Payload)
+		d.lastPayload = r.payload
+	}
 	return jobRec{
-		uniqueKey:  j.UniqueKey,
-		payload:    string(j.Payload),
+		keyHead:    r.keyHead,
+		keyTail:    r.keyTail,
+		payload:    r.payload,
 		nilPayload: j.Payload == nil,
 		lastError:  j.LastError,
 		runAt:      d.stamp(j.RunAt),
@@ -175,12 +217,23 @@ func (d *Driver) record(j *store.Job) jobRec {
 	}
 }
 
+// commonPrefix returns the length of the longest common prefix of a and b.
+func commonPrefix(a, b string) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
 // job returns a new store.Job of the record r of job id.
 func (d *Driver) job(id int64, r *jobRec) *store.Job {
 	j := &store.Job{
 		ID:         id,
 		Kind:       d.kindOf(r),
-		UniqueKey:  r.uniqueKey,
+		UniqueKey:  r.uniqueKey(),
 		State:      d.stateOf(r),
 		Attempt:    int(r.attempt),
 		RunAt:      d.time(r.runAt),
@@ -224,8 +277,8 @@ func (t *tx) setJob(id int64, r jobRec) {
 	}
 	old := ch.recs[i]
 	if old.live {
-		if old.uniqueKey != "" {
-			delete(d.unique, old.uniqueKey)
+		if key := old.uniqueKey(); key != "" {
+			d.unique.remove(key, id)
 		}
 		kind, state := d.kindOf(&old), d.stateOf(&old)
 		if state == store.JobRunning {
@@ -243,8 +296,8 @@ func (t *tx) setJob(id int64, r jobRec) {
 	ch.recs[i] = r
 	if r.live {
 		kind, state := d.kindOf(&r), d.stateOf(&r)
-		if r.uniqueKey != "" {
-			d.unique[r.uniqueKey] = id
+		if key := r.uniqueKey(); key != "" {
+			d.unique.add(key, id)
 		}
 		switch state {
 		case store.JobCompleted, store.JobDiscarded:
@@ -283,7 +336,7 @@ func (t *tx) InsertJob(ctx context.Context, j *store.Job) (bool, error) {
 		return false, err
 	}
 	if j.UniqueKey != "" {
-		if _, ok := t.d.unique[j.UniqueKey]; ok {
+		if _, ok := t.d.uniqueID(j.UniqueKey); ok {
 			return false, nil
 		}
 	}
@@ -455,7 +508,7 @@ func (d *Driver) filter(q store.JobQuery) jobFilter {
 func (f *jobFilter) matches(r *jobRec) bool {
 	return !f.none && (len(f.kinds) == 0 || slices.Contains(f.kinds, r.kind)) &&
 		(len(f.states) == 0 || slices.Contains(f.states, r.state)) &&
-		(f.uniqueKey == "" || r.uniqueKey == f.uniqueKey)
+		(f.uniqueKey == "" || r.hasKey(f.uniqueKey))
 }
 
 // ListJobs reads the jobs in ID order from q.AfterID (a unique key is
@@ -503,7 +556,7 @@ func (t *tx) eachJob(q store.JobQuery, fn func(id int64, r *jobRec) bool) {
 		return
 	}
 	if q.UniqueKey != "" {
-		if id, ok := t.d.unique[q.UniqueKey]; ok && id > q.AfterID {
+		if id, ok := t.d.uniqueID(q.UniqueKey); ok && id > q.AfterID {
 			if r := t.d.jobs.get(id); f.matches(r) {
 				fn(id, r)
 			}
@@ -531,7 +584,7 @@ func (t *tx) DeleteJobs(ctx context.Context, before time.Time, limit int) (int, 
 		}
 		for i := range ch.recs {
 			if r := &ch.recs[i]; r.live && t.d.isDone(r) && r.finished.compare(end) < 0 {
-				old = append(old, finished{int64(c)*jobChunkSize + int64(i) + 1, r.finished})
+				old = append(old, finished{int64(c)*int64(jobChunkSize) + int64(i) + 1, r.finished})
 			}
 		}
 	}
@@ -548,6 +601,52 @@ func (t *tx) DeleteJobs(ctx context.Context, before time.Time, limit int) (int, 
 		t.setJob(f.id, jobRec{})
 	}
 	return len(old), nil
+}
+
+// uniqueIndex maps the unique keys of jobs to their IDs, like a
+// map[string]int64 but with a 64-bit hash of the key in place of the key,
+// which the job's record holds (see Driver.uniqueID). Keys with the hash
+// of another key in byHash (rare) are in clash, whole.
+type uniqueIndex struct {
+	seed   maphash.Seed
+	mask   uint64 // of the hash: all ones, but tests narrow it to make keys clash
+	byHash map[uint64]int64
+	clash  map[string]int64
+}
+
+func newUniqueIndex() uniqueIndex {
+	return uniqueIndex{seed: maphash.MakeSeed(), mask: ^uint64(0), byHash: make(map[uint64]int64), clash: make(map[string]int64)}
+}
+
+func (u *uniqueIndex) hash(key string) uint64 { return maphash.String(u.seed, key) & u.mask }
+
+// add indexes key, which no job holds, as the key of job id.
+func (u *uniqueIndex) add(key string, id int64) {
+	h := u.hash(key)
+	if _, taken := u.byHash[h]; taken {
+		u.clash[key] = id
+		return
+	}
+	u.byHash[h] = id
+}
+
+// remove drops key, the key of job id.
+func (u *uniqueIndex) remove(key string, id int64) {
+	h := u.hash(key)
+	if held, ok := u.byHash[h]; ok && held == id {
+		delete(u.byHash, h)
+		return
+	}
+	delete(u.clash, key)
+}
+
+// uniqueID returns the ID of the job that holds the unique key.
+func (d *Driver) uniqueID(key string) (int64, bool) {
+	if id, ok := d.unique.byHash[d.unique.hash(key)]; ok && d.jobs.get(id).hasKey(key) {
+		return id, true
+	}
+	id, ok := d.unique.clash[key]
+	return id, ok
 }
 
 // readyEntry is a job of a ready heap: available or retryable from runAt.
