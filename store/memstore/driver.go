@@ -521,17 +521,14 @@ func (t *tx) GetValue(ctx context.Context, key string, now time.Time) ([]byte, e
 	if !ok || v.expired(now) {
 		return nil, fmt.Errorf("memstore: value %q: %w", key, store.ErrNotFound)
 	}
-	return slices.Clone(v.data), nil
+	return []byte(v.data), nil
 }
 
 func (t *tx) PutValue(ctx context.Context, key string, data []byte, expires time.Time) error {
 	if err := t.check(ctx, true); err != nil {
 		return err
 	}
-	if data == nil {
-		data = []byte{}
-	}
-	t.setValue(key, value{data: slices.Clone(data), expires: expires}, true)
+	t.setValue(key, value{data: string(data), expires: at(expires)}, true)
 	return nil
 }
 

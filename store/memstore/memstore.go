@@ -13,13 +13,19 @@ import (
 // does.
 func New() *store.DB { return store.Open(NewDriver(), nil) }
 
-// value is one entry of the store.Values space.
+// value is one entry of the store.Values space, in 32 bytes: its data as
+// a string, its expiry as a stamp without location (it is only compared).
 type value struct {
-	data    []byte
-	expires time.Time // zero: never
+	data    string
+	expires stamp // never: no expiry
 }
 
-func (v value) expired(now time.Time) bool { return !v.expires.IsZero() && !now.Before(v.expires) }
+// never is the stamp of the zero time: a value that does not expire.
+var never = at(time.Time{})
+
+func (v value) expired(now time.Time) bool {
+	return v.expires != never && at(now).compare(v.expires) >= 0
+}
 
 // collection is an ordered set: entries in ascending sequence order (oldest
 // first) plus an index from item to its sequence number.
