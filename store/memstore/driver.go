@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -174,7 +175,7 @@ func (t *tx) GetObject(ctx context.Context, iri string) (*store.Object, error) {
 	}
 	o, ok := t.d.objects[iri]
 	if !ok {
-		return nil, fmt.Errorf("memstore: object %q: %w", iri, store.ErrNotFound)
+		return nil, notFound("object", iri)
 	}
 	return cloneObject(o), nil
 }
@@ -270,7 +271,7 @@ func (t *tx) DeleteObject(ctx context.Context, iri string) error {
 		return err
 	}
 	if _, ok := t.d.objects[iri]; !ok {
-		return fmt.Errorf("memstore: object %q: %w", iri, store.ErrNotFound)
+		return notFound("object", iri)
 	}
 	t.setObject(iri, nil)
 	return nil
@@ -442,7 +443,7 @@ func (t *tx) GetKey(ctx context.Context, id string) (*store.Key, error) {
 	}
 	k, ok := t.d.keys[id]
 	if !ok {
-		return nil, fmt.Errorf("memstore: key %q: %w", id, store.ErrNotFound)
+		return nil, notFound("key", id)
 	}
 	return &k, nil
 }
@@ -460,7 +461,7 @@ func (t *tx) DeleteKey(ctx context.Context, id string) error {
 		return err
 	}
 	if _, ok := t.d.keys[id]; !ok {
-		return fmt.Errorf("memstore: key %q: %w", id, store.ErrNotFound)
+		return notFound("key", id)
 	}
 	t.setKey(id, store.Key{}, false)
 	return nil
@@ -499,7 +500,7 @@ func (t *tx) GetAccount(ctx context.Context, username string) (*store.Account, e
 	}
 	a, ok := t.d.accts[username]
 	if !ok {
-		return nil, fmt.Errorf("memstore: account %q: %w", username, store.ErrNotFound)
+		return nil, notFound("account", username)
 	}
 	c := *a
 	c.PrivateKeyPEM = slices.Clone(a.PrivateKeyPEM)
@@ -519,7 +520,7 @@ func (t *tx) GetValue(ctx context.Context, key string, now time.Time) ([]byte, e
 	}
 	v, ok := t.d.values[key]
 	if !ok || v.expired(now) {
-		return nil, fmt.Errorf("memstore: value %q: %w", key, store.ErrNotFound)
+		return nil, notFound("value", key)
 	}
 	return []byte(v.data), nil
 }
@@ -538,11 +539,11 @@ func (t *tx) DeleteValue(ctx context.Context, key string, now time.Time) error {
 	}
 	v, ok := t.d.values[key]
 	if !ok {
-		return fmt.Errorf("memstore: value %q: %w", key, store.ErrNotFound)
+		return notFound("value", key)
 	}
 	t.setValue(key, value{}, false)
 	if v.expired(now) {
-		return fmt.Errorf("memstore: value %q: %w", key, store.ErrNotFound)
+		return notFound("value", key)
 	}
 	return nil
 }
@@ -556,3 +557,17 @@ func (t *tx) setValue(key string, v value, present bool) {
 	}
 	t.undo = append(t.undo, func() { t.setValue(key, old, had) })
 }
+
+// missing is the ErrNotFound of a thing looked up by name, whose message
+// is made only when it is read: lookups of what is absent are routine
+// (caches, progress records, objects not fetched yet), and formatting the
+// message for each was a measurable part of an inbox delivery's CPU.
+type missing struct{ what, name string }
+
+func notFound(what, name string) error { return &missing{what: what, name: name} }
+
+func (e *missing) Error() string {
+	return "memstore: " + e.what + " " + strconv.Quote(e.name) + ": " + store.ErrNotFound.Error()
+}
+
+func (e *missing) Unwrap() error { return store.ErrNotFound }

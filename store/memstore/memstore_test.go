@@ -32,3 +32,16 @@ func TestCanceledContext(t *testing.T) {
 		t.Errorf("Items(canceled) = %v, want context.Canceled", err)
 	}
 }
+
+// What is not there is ErrNotFound, named in the message.
+func TestNotFoundNamesWhat(t *testing.T) {
+	s := memstore.New()
+	_, err := s.GetValue(t.Context(), "a \"key\"")
+	if !errors.Is(err, store.ErrNotFound) || err.Error() != `memstore: value "a \"key\"": `+store.ErrNotFound.Error() {
+		t.Errorf("GetValue of a missing key: %v", err)
+	}
+	_, err = s.GetObject(t.Context(), "https://example.com/nothing")
+	if !errors.Is(err, store.ErrNotFound) || err.Error() != `memstore: object "https://example.com/nothing": `+store.ErrNotFound.Error() {
+		t.Errorf("GetObject of a missing object: %v", err)
+	}
+}
