@@ -137,8 +137,12 @@ type Worker struct {
 	resched  chan struct{} // an earlier wake time was set
 	slotFree chan struct{} // a handler returned its slot
 	tasks    chan task     // to an idle runner (see dispatch)
-	slots    chan struct{} // a token per running handler
-	wg       sync.WaitGroup
+	// completions go to the completer of the Run in progress (see
+	// complete.go); set and cleared by Run, read by its handler
+	// goroutines only.
+	completions chan completion
+	slots       chan struct{} // a token per running handler
+	wg          sync.WaitGroup
 
 	soonMu  sync.Mutex
 	wakeups []time.Time // sorted due times this worker set within the poll interval
@@ -250,8 +254,15 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.mu.Unlock()
 
 	w.log.DebugContext(ctx, "worker: running", "kinds", w.kinds, "concurrency", w.concurrency)
+	completions, completed := make(chan completion, w.concurrency), make(chan struct{})
+	w.completions = completions
+	go w.completer(ctx, completions, completed)
 	w.loop(ctx, hctx)
 	w.wg.Wait()
+	// Every handler returned: record the completions still waiting.
+	w.completions = nil
+	close(completions)
+	<-completed
 	cancel(nil)
 
 	w.mu.Lock()
@@ -764,10 +775,7 @@ func (w *Worker) finish(ctx, jctx context.Context, log *slog.Logger, j *store.Jo
 	)
 	switch {
 	case err == nil:
-		if w.record(ctx, log, "complete", func() error { return w.db.Complete(ctx, j) }) {
-			w.stats.completed.Add(1)
-			log.DebugContext(ctx, "worker: job completed", "took", took)
-		}
+		w.complete(ctx, log, j, took)
 	case errors.As(err, &disc):
 		w.discard(ctx, log, j, err.Error())
 	case errors.As(err, &snooze):

@@ -1036,3 +1036,38 @@ func TestClaimsCoalesceUnderBacklog(t *testing.T) {
 		}
 	})
 }
+
+// Completions recorded in batches are all recorded, and a clean Shutdown
+// records those still waiting before it returns: every job whose handler
+// returned nil is completed in the store, none left running.
+func TestShutdownRecordsBatchedCompletions(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		const jobs = 200
+		w := worker.New(db, &worker.Options{Concurrency: 16, PollInterval: time.Minute, Logger: quiet})
+		var ran atomic.Int64
+		w.Handle("quick", func(ctx context.Context, j *store.Job) error {
+			ran.Add(1)
+			return nil
+		})
+		ids := make([]int64, jobs)
+		for i := range ids {
+			ids[i] = enqueue(t, db, "quick", "")
+		}
+		r := start(t, w)
+		waitFor(t, 10*time.Second, "every handler ran", func() bool { return ran.Load() == jobs })
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := w.Shutdown(sctx); err != nil {
+			t.Fatal(err)
+		}
+		if s := w.Stats(); s.Completed != jobs || s.Dropped != 0 {
+			t.Errorf("stats after Shutdown %+v, want %d completed, none dropped", s, jobs)
+		}
+		<-r.done
+		for _, id := range ids {
+			if j := getJob(t, db, id); j.State != store.JobCompleted {
+				t.Fatalf("job %d is %s after Shutdown, want completed", id, j.State)
+			}
+		}
+	})
+}
