@@ -5,9 +5,11 @@ import (
 	"crypto"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/slothpub/slothpub/ap"
 	"github.com/slothpub/slothpub/httpsig"
 )
 
@@ -101,7 +103,8 @@ func (r *Resolver) parseActor(ctx context.Context, iri string, data []byte) (*Ac
 	}
 	types := f.strs("type")
 	if !isActorType(types) {
-		return nil, rejectf("%s: type %q is not an actor type", iri, types)
+		return nil, ap.Errorf(http.StatusBadGateway, "remote document rejected",
+			fmt.Errorf("%w: %s: type %q is not an actor type", ErrNotActor, iri, types))
 	}
 	a := &Actor{
 		IRI:               iri,
