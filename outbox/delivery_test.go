@@ -208,8 +208,10 @@ func failFirst(n, code int) func(int, http.ResponseWriter, *http.Request) {
 // lockedResolver serves remote actors from a map that tests may fill while
 // the fan-out reads it.
 type lockedResolver struct {
-	mu     sync.Mutex
-	actors map[string]*deref.Actor
+	mu        sync.Mutex
+	actors    map[string]*deref.Actor
+	pages     map[string]*deref.CollectionPage // of remote collections, by IRI
+	pageReads int
 }
 
 func (r *lockedResolver) Actor(_ context.Context, iri *url.URL) (*deref.Actor, error) {
@@ -218,7 +220,43 @@ func (r *lockedResolver) Actor(_ context.Context, iri *url.URL) (*deref.Actor, e
 	if a, ok := r.actors[iri.String()]; ok {
 		return a, nil
 	}
+	if _, ok := r.pages[iri.String()]; ok {
+		return nil, fmt.Errorf("%s: %w", iri, deref.ErrNotActor)
+	}
 	return nil, store.ErrNotFound
+}
+
+// CollectionPage serves the pages set with collection: lockedResolver is
+// an outbox.CollectionResolver.
+func (r *lockedResolver) CollectionPage(_ context.Context, iri *url.URL) (*deref.CollectionPage, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pageReads++
+	p, ok := r.pages[iri.String()]
+	if !ok || p == nil {
+		return nil, fmt.Errorf("%s: cannot be read", iri)
+	}
+	return p, nil
+}
+
+// collection makes a remote collection of members, pageSize to a page;
+// its first page is the collection itself.
+func (r *lockedResolver) collection(t *testing.T, id string, pageSize int, members ...*url.URL) *url.URL {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pages == nil {
+		r.pages = map[string]*deref.CollectionPage{}
+	}
+	page := id
+	for i := 0; i == 0 || i < len(members); i += pageSize {
+		p := &deref.CollectionPage{Items: members[i:min(i+pageSize, len(members))]}
+		r.pages[page] = p
+		if i+pageSize < len(members) {
+			page = fmt.Sprintf("%s?page=%d", id, i/pageSize+2)
+			p.Next = iri(page)
+		}
+	}
+	return iri(id)
 }
 
 type failure struct {
@@ -528,6 +566,39 @@ func TestDeliveryGoneMarkedElsewhere(t *testing.T) {
 	assert.Equal(t, 2, peer.count(""), "no POST to an inbox marked gone")
 	_, err := f.ob.DeliveryStatus(context.Background(), id, inbox)
 	assert.ErrorIs(t, err, store.ErrNotFound, "no delivery queued for it")
+}
+
+// A remote collection among the recipients (a group's members, another
+// actor's followers) is read page by page and its members delivered to,
+// up to MaxCollectionItems; a member that is itself a collection is not
+// expanded, and a collection that cannot be read is skipped.
+func TestDeliveryToRemoteCollection(t *testing.T) {
+	f := newDFix(t, dopts{ob: outbox.Options{MaxCollectionItems: 4}})
+	peer := newPeer(t, f.net, "b.example", nil)
+	var members []*url.URL
+	for _, name := range []string{"carol", "dave", "erin", "frank", "gina"} {
+		members = append(members, f.remote("http://b.example/users/"+name, peer.inbox("/users/"+name+"/inbox"), ""))
+	}
+	inner := f.res.collection(t, "http://b.example/users/erin/followers", 10, f.remote("http://b.example/users/hal", peer.inbox("/users/hal/inbox"), ""))
+	group := f.res.collection(t, "http://b.example/groups/g/members", 2, append(members[:2:2], inner, members[2], members[3], members[4])...)
+	bob := f.remote("http://b.example/users/bob", peer.inbox("/users/bob/inbox"), "")
+	f.res.mu.Lock()
+	f.res.pages["http://b.example/groups/unreadable"] = nil // a collection, by its type, that cannot be read
+	f.res.mu.Unlock()
+	f.start(t)
+
+	f.post(t, note(bob, iri("http://b.example/groups/unreadable"), group))
+	f.settle(t)
+	for _, name := range []string{"bob", "carol", "dave", "erin"} {
+		assert.Equal(t, 1, peer.count("/users/"+name+"/inbox"), name)
+	}
+	assert.Zero(t, peer.count("/users/frank/inbox"), "beyond MaxCollectionItems (4, the inner collection counted)")
+	assert.Zero(t, peer.count("/users/gina/inbox"), "beyond MaxCollectionItems")
+	assert.Zero(t, peer.count("/users/hal/inbox"), "a collection in a collection is not expanded")
+	f.res.mu.Lock()
+	reads := f.res.pageReads
+	f.res.mu.Unlock()
+	assert.Equal(t, 3, reads, "the unreadable collection once, then the group's pages up to the bound")
 }
 
 // 429 and 503 with Retry-After (seconds or an HTTP date) are tried again

@@ -13,11 +13,15 @@
 // deliveries and records how far it got:
 //
 //	to/cc/bto/bcc/audience and implicit recipients (the followee of a
-//	Follow, the author of a liked object, ...) → the sender's followers,
+//	Follow, the author of a liked object, ...) → the members of the remote
+//	collections among them, page by page, up to Options.MaxCollectionItems
+//	each (with a resolver that reads collections: CollectionResolver, as
+//	*deref.Resolver is) → the sender's followers,
 //	Options.FanoutPage at a time → for an Update or Delete of a local
 //	object, every inbox its Create and its Updates reached (their
 //	deliveries, store.ReachActivitiesCollection) → actors resolved to their
-//	shared inbox, else their inbox (cached in the store) → the sender,
+//	shared inbox, else their inbox (cached in the store, and in process
+//	for a few minutes) → the sender,
 //	blocked actors (store.BlocksCollection), blocked domains and their
 //	subdomains (store.DomainBlocksCollection) and gone inboxes left out → one
 //	delivery job per inbox, duplicates merged by unique key

@@ -14,6 +14,7 @@ import (
 
 	"github.com/slothpub/slothpub/actor"
 	"github.com/slothpub/slothpub/ap"
+	"github.com/slothpub/slothpub/deref"
 	"github.com/slothpub/slothpub/store"
 	"github.com/slothpub/slothpub/store/worker"
 )
@@ -88,13 +89,20 @@ func orderKey(activity vocab.Type) string {
 	return ap.ID(activity).String()
 }
 
-// Fan-out stages, in order.
+// Fan-out stages, in order: recipients, collections, followers, reach.
+// The numbers are stored in fan-out progress values: a new stage gets a
+// new number.
 const (
-	stageRecipients = iota // the named recipients
-	stageFollowers         // the sender's followers, page by page
-	stageReach             // for Update and Delete: where the object went before
-	stageDone
+	stageRecipients  = 0 // the named recipients
+	stageFollowers   = 1 // the sender's followers, page by page
+	stageReach       = 2 // for Update and Delete: where the object went before
+	stageDone        = 3
+	stageCollections = 4 // the members of the remote collections among the recipients, page by page
 )
+
+// maxCollectionPages bounds the pages of one remote collection a fan-out
+// reads.
+const maxCollectionPages = 100
 
 // fanoutProgress is how far a fan-out got, recorded with the deliveries
 // of each step, so that a fan-out resumes after a crash, a retry or a
@@ -109,6 +117,13 @@ type fanoutProgress struct {
 	// earlier versions, read first.
 	ActIRI string `json:"ai,omitempty"`
 	Act    string `json:"ac,omitempty"`
+	// During stageCollections: the remote collections among the
+	// recipients, the one being read (its next page in Cursor), and how
+	// many pages and members of it were read.
+	Colls []string `json:"cl,omitempty"`
+	Coll  int      `json:"ci,omitempty"`
+	Pages int      `json:"cp,omitempty"`
+	Items int      `json:"cn,omitempty"`
 }
 
 func fanoutProgressKey(activity string) string { return "slothpub:fanout-progress:" + activity }
@@ -134,7 +149,7 @@ func (o *Outbox) fanoutJob(ctx context.Context, j *store.Job) error {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	for p.Stage < stageDone {
+	for p.Stage != stageDone {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -213,9 +228,11 @@ func (o *Outbox) fanoutStep(ctx context.Context, from *actor.Actor, f *fanout, p
 	switch p.Stage {
 	case stageRecipients:
 		actors = f.Recipients
-		next = fanoutProgress{Stage: stageFollowers}
-		if !f.Followers {
-			next.Stage = stageReach
+		next = afterRecipients(f)
+	case stageCollections:
+		var err error
+		if actors, next, err = o.collectionStep(ctx, f, p); err != nil {
+			return p, err
 		}
 	case stageFollowers:
 		page, err := o.db.Page(ctx, from.Followers().String(), store.PageQuery{MaxID: p.Cursor, Limit: o.opts.FanoutPage})
@@ -252,10 +269,15 @@ func (o *Outbox) fanoutStep(ctx context.Context, from *actor.Actor, f *fanout, p
 		} else {
 			next.Cursor = store.FormatSeqCursor(page.Items[len(page.Items)-1].Seq)
 		}
+	default: // a stage of a later version: nothing this one can do
+		return fanoutProgress{Stage: stageDone}, nil
 	}
-	targets, learned, err := o.resolve(ctx, from, actors)
+	targets, learned, colls, err := o.resolve(ctx, from, actors)
 	if err != nil {
 		return p, err
+	}
+	if _, ok := o.resolver.(CollectionResolver); ok && p.Stage == stageRecipients && len(colls) > 0 {
+		next = fanoutProgress{Stage: stageCollections, Colls: colls}
 	}
 	for _, in := range direct {
 		targets = append(targets, target{inbox: in})
@@ -462,9 +484,9 @@ func goneKey(inbox string) string { return "slothpub:gone-inbox:" + inbox }
 // cannot be resolved (gone, a collection, offline: logged); learned holds
 // the resolutions to cache. What the store knows (blocks, cached inboxes)
 // is read for the whole batch in one read unit, not one per actor.
-func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string) (targets, learned []target, err error) {
+func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string) (targets, learned []target, colls []string, err error) {
 	if len(actors) == 0 {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	blocks := store.BlocksCollection(from.IRI().String())
 	self := from.IRI().String()
@@ -521,7 +543,7 @@ func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var rctx context.Context
 	for _, c := range cands {
@@ -548,7 +570,11 @@ func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string
 		ra, err := o.resolver.Actor(rctx, c.u)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, nil, ctx.Err()
+				return nil, nil, nil, ctx.Err()
+			}
+			if errors.Is(err, deref.ErrNotActor) {
+				colls = append(colls, a) // a collection, perhaps
+				continue
 			}
 			o.log.WarnContext(ctx, "outbox: skipping recipient", "recipient", a, "err", err)
 			continue
@@ -565,5 +591,70 @@ func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string
 		targets = append(targets, t)
 		learned = append(learned, t)
 	}
-	return targets, learned, nil
+	return targets, learned, colls, nil
+}
+
+// afterRecipients is the stage after the named recipients (and the
+// collections among them).
+func afterRecipients(f *fanout) fanoutProgress {
+	if f.Followers {
+		return fanoutProgress{Stage: stageFollowers}
+	}
+	return fanoutProgress{Stage: stageReach}
+}
+
+// collectionStep reads the next page of the remote collection p is at
+// and returns its members and the progress after it. A collection that
+// cannot be read (not a collection, offline) is skipped, logged.
+func (o *Outbox) collectionStep(ctx context.Context, f *fanout, p fanoutProgress) ([]string, fanoutProgress, error) {
+	// nextColl is the progress at the collection after p's.
+	nextColl := func() fanoutProgress {
+		if p.Coll+1 >= len(p.Colls) {
+			return afterRecipients(f)
+		}
+		return fanoutProgress{Stage: stageCollections, Colls: p.Colls, Coll: p.Coll + 1}
+	}
+	cr, ok := o.resolver.(CollectionResolver)
+	if !ok || p.Coll >= len(p.Colls) {
+		return nil, afterRecipients(f), nil
+	}
+	coll := p.Colls[p.Coll]
+	pageIRI := p.Cursor
+	if pageIRI == "" {
+		pageIRI = coll
+	}
+	u, err := url.Parse(pageIRI)
+	if err != nil {
+		return nil, nextColl(), nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, o.opts.ResolveTimeout)
+	defer cancel()
+	rctx = ap.WithFetchDeadline(rctx, time.Now().Add(o.opts.ResolveTimeout))
+	page, err := cr.CollectionPage(rctx, u)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, p, ctx.Err()
+		}
+		o.log.WarnContext(ctx, "outbox: skipping recipient collection", "recipient", coll, "page", pageIRI, "err", err)
+		return nil, nextColl(), nil
+	}
+	var members []string
+	for _, it := range page.Items {
+		if p.Items+len(members) >= o.opts.MaxCollectionItems {
+			break
+		}
+		members = append(members, it.String())
+	}
+	next := p
+	next.Pages++
+	next.Items += len(members)
+	if page.Next == nil || next.Pages >= maxCollectionPages || next.Items >= o.opts.MaxCollectionItems {
+		if page.Next != nil {
+			o.log.InfoContext(ctx, "outbox: recipient collection read up to its bound", "recipient", coll,
+				"pages", next.Pages, "members", next.Items)
+		}
+		return members, nextColl(), nil
+	}
+	next.Cursor = page.Next.String()
+	return members, next, nil
 }

@@ -35,6 +35,20 @@ type ActorResolver interface {
 	Actor(ctx context.Context, iri *url.URL) (*deref.Actor, error)
 }
 
+// CollectionResolver is an ActorResolver that also reads remote
+// collections page by page, as *deref.Resolver does. With one, the
+// fan-out delivers to the members of a remote collection among the
+// recipients (a recipient whose Actor error wraps deref.ErrNotActor):
+// at most Options.MaxCollectionItems of each, on at most
+// maxCollectionPages pages; members that are collections themselves are
+// not expanded.
+type CollectionResolver interface {
+	ActorResolver
+	CollectionPage(ctx context.Context, iri *url.URL) (*deref.CollectionPage, error)
+}
+
+var _ CollectionResolver = (*deref.Resolver)(nil)
+
 // Options configure an Outbox. A nil *Options means all defaults.
 type Options struct {
 	// Worker runs the fan-out and delivery jobs (required): the Outbox
@@ -74,6 +88,10 @@ type Options struct {
 	// so that a huge audience is enqueued at the pace it is delivered;
 	// default 100000.
 	MaxQueued int
+	// MaxCollectionItems bounds the members of one remote collection
+	// among the recipients that are delivered to (see
+	// CollectionResolver); default 10000.
+	MaxCollectionItems int
 	// ResolveTimeout bounds the resolution of the actors of one fan-out
 	// step to their inboxes; default 30s.
 	ResolveTimeout time.Duration
@@ -161,6 +179,9 @@ func New(db *store.DB, actors *actor.Directory, tr ap.Transport, resolver ActorR
 	o.opts.FanoutPage = min(o.opts.FanoutPage, store.MaxPageLimit)
 	if o.opts.MaxQueued <= 0 {
 		o.opts.MaxQueued = 100000
+	}
+	if o.opts.MaxCollectionItems <= 0 {
+		o.opts.MaxCollectionItems = 10000
 	}
 	if o.opts.ResolveTimeout <= 0 {
 		o.opts.ResolveTimeout = 30 * time.Second
