@@ -22,7 +22,11 @@
 // What a handler returns decides what becomes of the job (wrapped outcomes
 // work too: the worker looks with errors.Is and errors.As):
 //
-//   - nil: the job is completed, in a unit of its own.
+//   - nil: the job is completed. Its slot is free at once; completions
+//     are recorded by one goroutine, several in one unit when jobs end
+//     faster than units commit (within a few milliseconds), else each at
+//     once. Until its completion is recorded the job is running, under
+//     its lease; Shutdown records the completions still waiting.
 //   - ErrFinished: the handler finished the job itself, inside the unit
 //     of work that made its effects (tx.Complete, or tx.Retry, tx.Snooze,
 //     tx.Discard, in the same db.Update), so that effects and completion
@@ -54,6 +58,10 @@
 // small unit of work per poll interval.
 //
 // # Stopping
+//
+// Jobs run on goroutines that outlive them (an idle one takes the next
+// job, and ends after a few seconds without one, or when the worker
+// stops), so that a job does not pay for a new goroutine's stack.
 //
 // Shutdown stops claiming and waits for the running handlers; when its ctx
 // ends first it cancels them and puts their jobs back, due at once and the
