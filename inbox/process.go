@@ -245,7 +245,7 @@ func (h *Handler) prefetch(ctx context.Context, a *Activity) {
 type handoff struct {
 	mu    sync.Mutex
 	acts  map[int64]handed // by the ID of their job
-	bytes int               // of their Raw documents
+	bytes int              // of their Raw documents
 }
 
 type handed struct {
