@@ -163,8 +163,13 @@ func (s stamp) compare(o stamp) int {
 	return cmp.Compare(s.nsec, o.nsec)
 }
 
+// maxLocations bounds the driver's table of locations. Times in the
+// locations beyond it read back in UTC (the same instant), as the SQL
+// drivers' do: each time.LoadLocation or FixedZone call makes a new one.
+const maxLocations = 64
+
 // stamp returns the stamp of t, adding t's location to the table if it is
-// new (there are few: UTC, Local, perhaps one more).
+// new (there are few: UTC, Local, perhaps one more; see maxLocations).
 func (d *Driver) stamp(t time.Time) stamp {
 	s := at(t)
 	loc := t.Location()
@@ -173,6 +178,9 @@ func (d *Driver) stamp(t time.Time) stamp {
 			s.loc = uint32(i)
 			return s
 		}
+	}
+	if len(d.locs) >= maxLocations {
+		return s // locs[0] is UTC
 	}
 	s.loc = uint32(len(d.locs))
 	d.locs = append(d.locs, loc)

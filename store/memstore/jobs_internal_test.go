@@ -136,3 +136,28 @@ func TestSharedUniqueKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestManyLocations: times in a location the driver knows read back in it;
+// beyond maxLocations distinct ones the table grows no more and the times
+// read back in UTC, the same instants.
+func TestManyLocations(t *testing.T) {
+	d := NewDriver()
+	t.Cleanup(func() { d.Close() })
+	base := time.Date(2026, 12, 3, 12, 0, 0, 5, time.UTC)
+	for i := range 3 * maxLocations {
+		in := base.Add(time.Duration(i) * time.Second).In(time.FixedZone(fmt.Sprintf("Z%d", i), i*60))
+		got := d.time(d.stamp(in))
+		if !got.Equal(in) {
+			t.Fatalf("%v read back as %v", in, got)
+		}
+		if i < maxLocations-1 && got.Location() != in.Location() {
+			t.Fatalf("location %d not kept: %v", i, got.Location())
+		}
+		if i >= maxLocations && got.Location() != time.UTC {
+			t.Fatalf("location %d beyond the table: %v, want UTC", i, got.Location())
+		}
+	}
+	if len(d.locs) != maxLocations {
+		t.Fatalf("%d locations kept, want %d", len(d.locs), maxLocations)
+	}
+}
