@@ -46,9 +46,15 @@ func (r *Resolver) CollectionPage(ctx context.Context, iri *url.URL) (*Collectio
 	if err != nil {
 		return nil, err
 	}
-	f, err := parseFields(o.Data)
+	return parseCollectionPage(u, o.IRI, o.Data)
+}
+
+// parseCollectionPage reads data, the collection or page fetched at u
+// (its id iri), as CollectionPage describes.
+func parseCollectionPage(u *url.URL, iri string, data []byte) (*CollectionPage, error) {
+	f, err := parseFields(data)
 	if err != nil {
-		return nil, rejectf("%s: %v", o.IRI, err)
+		return nil, rejectf("%s: %v", iri, err)
 	}
 	p := &CollectionPage{}
 	switch kind := collectionKind(f.strs("type")); kind {
@@ -58,7 +64,7 @@ func (r *Resolver) CollectionPage(ctx context.Context, iri *url.URL) (*Collectio
 		if len(first) > 0 && first[0] == '{' { // the first page, embedded
 			pf, err := parseFields(first)
 			if err != nil {
-				return nil, rejectf("%s: first page: %v", o.IRI, err)
+				return nil, rejectf("%s: first page: %v", iri, err)
 			}
 			p.Items = append(p.Items, items(pf)...)
 			p.Next = nextPage(u, pf.iri("next"))
@@ -69,7 +75,7 @@ func (r *Resolver) CollectionPage(ctx context.Context, iri *url.URL) (*Collectio
 		p.Items = items(f)
 		p.Next = nextPage(u, f.iri("next"))
 	default:
-		return nil, rejectf("%s: type %q is not a collection type", o.IRI, f.strs("type"))
+		return nil, rejectf("%s: type %q is not a collection type", iri, f.strs("type"))
 	}
 	if len(p.Items) > MaxCollectionPageItems {
 		p.Items = p.Items[:MaxCollectionPageItems]
@@ -117,7 +123,13 @@ func nextPage(cur *url.URL, next string) *url.URL {
 		return nil
 	}
 	u, err := parseIRI(next)
-	if err != nil || !ap.SameOrigin(u, cur) || withoutFragment(u).String() == cur.String() {
+	if err != nil || !ap.SameOrigin(u, cur) {
+		return nil
+	}
+	u = withoutFragment(u)
+	same := *u
+	same.Host = cur.Host // same origin: the host differs in case at most
+	if same.String() == cur.String() {
 		return nil
 	}
 	return u
