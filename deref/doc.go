@@ -1,5 +1,7 @@
 // Package deref fetches remote ActivityPub documents: objects, actors and
-// their public keys, and resolves WebFinger handles to actor IRIs
+// their public keys, collections page by page ([Resolver.CollectionPage],
+// pages followed on the collection's origin only), and resolves WebFinger
+// handles to actor IRIs
 // ([Resolver.WebFinger]) and actors to their handles ([Resolver.Handle],
 // which follows a split domain only when the handle's own domain confirms
 // it, as Mastodon does).
