@@ -3,8 +3,6 @@ package ap
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -13,15 +11,7 @@ import (
 // round trip with its type. Seeds: every document fixture plus the corpus
 // in testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
-	for _, dir := range []string{"activities", "actors", "objects", "collections", "invalid"} {
-		entries, err := os.ReadDir(filepath.Join(fixtures, dir))
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, e := range entries {
-			f.Add(fixtureBody(f, filepath.Join(fixtures, dir, e.Name())))
-		}
-	}
+	addFixtureSeeds(f)
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := Parse(ctx, data)

@@ -2,8 +2,6 @@ package ap
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -88,14 +86,6 @@ func TestScanDocument(t *testing.T) {
 // finds. Seeds: every document fixture plus the corpus in
 // testdata/fuzz/FuzzScanDocument.
 func FuzzScanDocument(f *testing.F) {
-	for _, dir := range []string{"activities", "actors", "objects", "collections", "invalid"} {
-		entries, err := os.ReadDir(filepath.Join(fixtures, dir))
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, e := range entries {
-			f.Add(fixtureBody(f, filepath.Join(fixtures, dir, e.Name())))
-		}
-	}
+	addFixtureSeeds(f)
 	f.Fuzz(scanAgrees)
 }

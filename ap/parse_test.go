@@ -45,6 +45,20 @@ func fixtureBody(t testing.TB, path string) []byte {
 var placeholder = regexp.MustCompile(`\{\{[A-Za-z_]+\}\}`)
 
 // fixtureFiles lists the document fixtures that must parse.
+// addFixtureSeeds seeds a fuzz target with every document fixture, the
+// invalid ones included.
+func addFixtureSeeds(f *testing.F) {
+	for _, dir := range []string{"activities", "actors", "objects", "collections", "invalid"} {
+		entries, err := os.ReadDir(filepath.Join(fixtures, dir))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, e := range entries {
+			f.Add(fixtureBody(f, filepath.Join(fixtures, dir, e.Name())))
+		}
+	}
+}
+
 func fixtureFiles(t testing.TB) []string {
 	t.Helper()
 	var files []string

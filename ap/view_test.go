@@ -212,15 +212,7 @@ func TestDocReferObjects(t *testing.T) {
 // anything but a 4xx, and that on every input Parse also accepts, the
 // view reads what the generated types read.
 func FuzzDecode(f *testing.F) {
-	for _, dir := range []string{"activities", "actors", "objects", "collections", "invalid"} {
-		entries, err := os.ReadDir(filepath.Join(fixtures, dir))
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, e := range entries {
-			f.Add(fixtureBody(f, filepath.Join(fixtures, dir, e.Name())))
-		}
-	}
+	addFixtureSeeds(f)
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := Decode(data)
