@@ -110,21 +110,7 @@ func EmbeddedJSON(raw []byte, id string) ([]byte, bool) {
 	if found == nil {
 		return nil, false
 	}
-	var out []byte
-	if own || context == nil || string(context) == "null" {
-		out = bytes.Clone(found)
-	} else {
-		// The activity's @context, first, then the object's members as
-		// received.
-		rest := found[skipSpace(found, 1):]
-		out = make([]byte, 0, len(found)+len(context)+14)
-		out = append(out, `{"@context":`...)
-		out = append(out, context...)
-		if rest[0] != '}' {
-			out = append(out, ',')
-		}
-		out = append(out, rest...)
-	}
+	out := prependContext(found, context, own)
 	if !json.Valid(out) {
 		return nil, false
 	}
@@ -142,18 +128,26 @@ func (d *Doc) EmbeddedJSON(o *Doc) ([]byte, bool) {
 	if d.raw == nil || o == nil || o.raw == nil || len(o.over) > 0 || len(o.raw) == 0 || o.raw[0] != '{' {
 		return nil, false
 	}
-	context, ok := d.spans["@context"]
-	if _, own := o.spans["@context"]; own || !ok || string(context) == "null" {
-		return bytes.Clone(o.raw), true
+	_, own := o.spans["@context"]
+	return prependContext(o.raw, d.spans["@context"], own), true
+}
+
+// prependContext returns a copy of the JSON object obj, with context (an
+// activity's @context value) as its first member when obj has no
+// @context of its own (own) and context is not absent or null; then
+// obj's members as they are.
+func prependContext(obj, context []byte, own bool) []byte {
+	if own || context == nil || string(context) == "null" {
+		return bytes.Clone(obj)
 	}
-	rest := o.raw[skipSpace(o.raw, 1):]
-	out := make([]byte, 0, len(o.raw)+len(context)+14)
+	rest := obj[skipSpace(obj, 1):]
+	out := make([]byte, 0, len(obj)+len(context)+14)
 	out = append(out, `{"@context":`...)
 	out = append(out, context...)
 	if rest[0] != '}' {
 		out = append(out, ',')
 	}
-	return append(out, rest...), true
+	return append(out, rest...)
 }
 
 // ReferJSON returns the activity document raw with each object embedded in
