@@ -77,14 +77,11 @@ func isActorType(types []string) bool {
 // belong to the actor (another owner, another origin) or cannot be parsed
 // are left out.
 func (r *Resolver) Actor(ctx context.Context, iri *url.URL) (*Actor, error) {
-	if iri == nil {
-		return nil, invalidIRI("", fmt.Errorf("nil IRI"))
-	}
-	u, err := parseIRI(iri.String())
+	u, err := requestedIRI(iri)
 	if err != nil {
-		return nil, invalidIRI(iri.String(), err)
+		return nil, err
 	}
-	return r.actor(ctx, withoutFragment(u), false)
+	return r.actor(ctx, u, false)
 }
 
 func (r *Resolver) actor(ctx context.Context, u *url.URL, force bool) (*Actor, error) {

@@ -2,7 +2,6 @@ package deref
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 
@@ -34,14 +33,10 @@ const MaxCollectionPageItems = 1000
 // iri itself. Items beyond MaxCollectionPageItems are left out. A
 // document of another type is refused with ErrInvalidDocument.
 func (r *Resolver) CollectionPage(ctx context.Context, iri *url.URL) (*CollectionPage, error) {
-	if iri == nil {
-		return nil, invalidIRI("", errors.New("nil IRI"))
-	}
-	u, err := parseIRI(iri.String())
+	u, err := requestedIRI(iri)
 	if err != nil {
-		return nil, invalidIRI(iri.String(), err)
+		return nil, err
 	}
-	u = withoutFragment(u)
 	o, err := r.object(ctx, u, true)
 	if err != nil {
 		return nil, err

@@ -53,14 +53,10 @@ const HandleKeyPrefix = "deref-handle:"
 // actor is; failures are not kept: a transient one (a timeout, a 5xx) is
 // returned as it is, and the next call tries again.
 func (r *Resolver) Handle(ctx context.Context, iri *url.URL) (string, error) {
-	if iri == nil {
-		return "", invalidIRI("", errors.New("nil IRI"))
-	}
-	u, err := parseIRI(iri.String())
+	u, err := requestedIRI(iri)
 	if err != nil {
-		return "", invalidIRI(iri.String(), err)
+		return "", err
 	}
-	u = withoutFragment(u)
 	if r.isLocal(u) {
 		return r.localHandle(ctx, u)
 	}

@@ -163,6 +163,19 @@ func New(st store.Store, tr ap.Transport, signer ap.RequestSigner, opts *Options
 	return r
 }
 
+// requestedIRI is the IRI a caller asked for, checked and without its
+// fragment: what is fetched.
+func requestedIRI(iri *url.URL) (*url.URL, error) {
+	if iri == nil {
+		return nil, invalidIRI("", errors.New("nil IRI"))
+	}
+	u, err := parseIRI(iri.String())
+	if err != nil {
+		return nil, invalidIRI(iri.String(), err)
+	}
+	return withoutFragment(u), nil
+}
+
 // invalidIRI wraps a problem with caller-supplied input.
 func invalidIRI(s string, cause error) error {
 	return ap.Errorf(http.StatusBadRequest, "invalid IRI",
@@ -202,14 +215,11 @@ func (r *Resolver) isLocalHost(scheme, host string) bool {
 // store.ErrGone; a remote 404, or a missing local document, one wrapping
 // store.ErrNotFound. Documents of Options.LocalHost are never fetched.
 func (r *Resolver) Object(ctx context.Context, iri *url.URL) (*store.Object, error) {
-	if iri == nil {
-		return nil, invalidIRI("", errors.New("nil IRI"))
-	}
-	u, err := parseIRI(iri.String())
+	u, err := requestedIRI(iri)
 	if err != nil {
-		return nil, invalidIRI(iri.String(), err)
+		return nil, err
 	}
-	return r.object(ctx, withoutFragment(u), false)
+	return r.object(ctx, u, false)
 }
 
 // object is Object for a fragment-free u; force skips the store cache (but
