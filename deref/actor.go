@@ -3,13 +3,10 @@ package deref
 import (
 	"context"
 	"crypto"
-	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strings"
 
-	"github.com/slothpub/slothpub/ap"
 	"github.com/slothpub/slothpub/httpsig"
 )
 
@@ -100,8 +97,7 @@ func (r *Resolver) parseActor(ctx context.Context, iri string, data []byte) (*Ac
 	}
 	types := f.strs("type")
 	if !isActorType(types) {
-		return nil, ap.Errorf(http.StatusBadGateway, "remote document rejected",
-			fmt.Errorf("%w: %s: type %q is not an actor type", ErrNotActor, iri, types))
+		return nil, rejectAs(ErrNotActor, "%s: type %q is not an actor type", iri, types)
 	}
 	a := &Actor{
 		IRI:               iri,

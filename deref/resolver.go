@@ -183,9 +183,13 @@ func invalidIRI(s string, cause error) error {
 }
 
 // rejectf wraps a problem with a remote document.
-func rejectf(format string, args ...any) error {
+func rejectf(format string, args ...any) error { return rejectAs(ErrInvalidDocument, format, args...) }
+
+// rejectAs wraps a problem of the kind kind (ErrInvalidDocument or an
+// error wrapping it) with a remote document.
+func rejectAs(kind error, format string, args ...any) error {
 	return ap.Errorf(http.StatusBadGateway, "remote document rejected",
-		fmt.Errorf("%w: %s", ErrInvalidDocument, fmt.Sprintf(format, args...)))
+		fmt.Errorf("%w: %s", kind, fmt.Sprintf(format, args...)))
 }
 
 // isLocal reports whether u names a document of this server.
