@@ -276,8 +276,12 @@ func (o *Outbox) fanoutStep(ctx context.Context, from *actor.Actor, f *fanout, p
 	if err != nil {
 		return p, err
 	}
-	if _, ok := o.resolver.(CollectionResolver); ok && p.Stage == stageRecipients && len(colls) > 0 {
-		next = fanoutProgress{Stage: stageCollections, Colls: colls}
+	if len(colls) > 0 {
+		if p.Stage == stageRecipients {
+			next = fanoutProgress{Stage: stageCollections, Colls: colls}
+		} else {
+			o.log.WarnContext(ctx, "outbox: skipping recipients that are not actors (collections in a collection are not expanded)", "recipients", colls)
+		}
 	}
 	for _, in := range direct {
 		targets = append(targets, target{inbox: in})
@@ -481,9 +485,11 @@ func goneKey(inbox string) string { return "slothpub:gone-inbox:" + inbox }
 // inbox, remote ones to their shared inbox, else their inbox, from the
 // inbox cache or, on a miss, through the resolver within ResolveTimeout.
 // The sender and the actors it blocks are left out, and so are those that
-// cannot be resolved (gone, a collection, offline: logged); learned holds
-// the resolutions to cache. What the store knows (blocks, cached inboxes)
-// is read for the whole batch in one read unit, not one per actor.
+// cannot be resolved (gone, offline: logged); colls holds those that are
+// not actors, when the resolver can read them as collections (else they
+// are logged too); learned holds the resolutions to cache. What the store
+// knows (blocks, cached inboxes) is read for the whole batch in one read
+// unit, not one per actor.
 func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string) (targets, learned []target, colls []string, err error) {
 	if len(actors) == 0 {
 		return nil, nil, nil, nil
@@ -572,7 +578,7 @@ func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string
 			if ctx.Err() != nil {
 				return nil, nil, nil, ctx.Err()
 			}
-			if errors.Is(err, deref.ErrNotActor) {
+			if _, reads := o.resolver.(CollectionResolver); reads && errors.Is(err, deref.ErrNotActor) {
 				colls = append(colls, a) // a collection, perhaps
 				continue
 			}
