@@ -58,13 +58,7 @@ func (m *memo) inbox(actor string, now time.Time) (inbox string, personal, ok bo
 func (m *memo) putInbox(actor, inbox string, personal bool, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.inboxes == nil {
-		m.inboxes = map[string]memoInbox{}
-	}
-	if _, ok := m.inboxes[actor]; !ok && len(m.inboxes) >= maxMemo {
-		forgetOne(m.inboxes)
-	}
-	m.inboxes[actor] = memoInbox{inbox: inbox, personal: personal, until: now.Add(memoTTL)}
+	putBounded(&m.inboxes, actor, memoInbox{inbox: inbox, personal: personal, until: now.Add(memoTTL)})
 }
 
 // isGone reports whether inbox is gone, if the memo knows at now.
@@ -82,20 +76,21 @@ func (m *memo) isGone(inbox string, now time.Time) (gone, ok bool) {
 func (m *memo) putGone(inbox string, gone bool, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.gone == nil {
-		m.gone = map[string]memoGone{}
-	}
-	if _, ok := m.gone[inbox]; !ok && len(m.gone) >= maxMemo {
-		forgetOne(m.gone)
-	}
-	m.gone[inbox] = memoGone{gone: gone, until: now.Add(notGoneTTL)}
+	putBounded(&m.gone, inbox, memoGone{gone: gone, until: now.Add(notGoneTTL)})
 }
 
-// forgetOne deletes an arbitrary entry of m (map iteration starts at a
-// random place).
-func forgetOne[V any](m map[string]V) {
-	for k := range m {
-		delete(m, k)
-		return
+// putBounded sets *m[k] to v, making the map if there is none, and
+// forgetting an arbitrary entry first (map iteration starts at a random
+// place) when k is new and the map holds maxMemo entries.
+func putBounded[V any](m *map[string]V, k string, v V) {
+	if *m == nil {
+		*m = map[string]V{}
 	}
+	if _, ok := (*m)[k]; !ok && len(*m) >= maxMemo {
+		for old := range *m {
+			delete(*m, old)
+			break
+		}
+	}
+	(*m)[k] = v
 }
