@@ -8,10 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/slothpub/slothpub/internal/httpbody"
 )
 
 // DefaultWindow is the default VerifierOptions.Window.
@@ -459,7 +460,7 @@ func parseHTTPDate(s string) (time.Time, error) {
 
 // readBody reads r.Body up to the cap and puts an equivalent reader back.
 // With a Content-Length, as fediverse servers send, it reads into one
-// buffer of that size.
+// buffer of that size (up to httpbody.MaxHint).
 func (v *Verifier) readBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
@@ -475,29 +476,12 @@ func (v *Verifier) readBody(r *http.Request) ([]byte, error) {
 		rb.reset(body)
 		return body, nil
 	}
-	size := int64(512)
-	if r.ContentLength >= 0 {
-		size = r.ContentLength + 1 // +1 to read the EOF without growing
-	}
-	body := make([]byte, 0, size)
-	var err error
-	for {
-		if len(body) == cap(body) {
-			body = slices.Grow(body, 1) // the body is longer than announced
-		}
-		limit := min(int64(cap(body)), v.maxBody+1)
-		var n int
-		n, err = r.Body.Read(body[len(body):limit])
-		body = body[:len(body)+n]
-		if err != nil || int64(len(body)) > v.maxBody {
-			break
-		}
-	}
+	body, err := httpbody.Read(r.Body, r.ContentLength, v.maxBody)
 	_ = r.Body.Close()
 	rb := &replayBody{}
 	rb.reset(body)
 	r.Body = rb
-	if err != nil && err != io.EOF {
+	if err != nil {
 		return nil, fail(ReasonMalformed, "reading body: %v", err)
 	}
 	if int64(len(body)) > v.maxBody {

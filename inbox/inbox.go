@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net"
@@ -21,6 +20,7 @@ import (
 	"github.com/slothpub/slothpub/actor"
 	"github.com/slothpub/slothpub/ap"
 	"github.com/slothpub/slothpub/httpsig"
+	"github.com/slothpub/slothpub/internal/httpbody"
 	"github.com/slothpub/slothpub/store"
 	"github.com/slothpub/slothpub/store/worker"
 )
@@ -334,7 +334,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, ap.Errorf(http.StatusRequestEntityTooLarge, "request body too large", nil)
 	}
-	body, err := readAll(io.LimitReader(r.Body, limit+1), r.ContentLength)
+	body, err := httpbody.Read(r.Body, r.ContentLength, limit)
 	if err != nil {
 		return nil, ap.Errorf(http.StatusBadRequest, "could not read request body", err)
 	}
@@ -342,32 +342,6 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, ap.Errorf(http.StatusRequestEntityTooLarge, "request body too large", nil)
 	}
 	return body, nil
-}
-
-// maxBodyHint bounds the buffer readAll allocates, on the sender's word,
-// before the bytes arrive.
-const maxBodyHint = 64 << 10
-
-// readAll is io.ReadAll with a first buffer the size the sender announced
-// (up to maxBodyHint), so that the usual body is read into one allocation
-// of its size, not the several io.ReadAll grows through.
-func readAll(r io.Reader, size int64) ([]byte, error) {
-	if size < 0 || size > maxBodyHint {
-		size = 512
-	}
-	b := make([]byte, 0, size+1) // the byte more sees the end without growing
-	for {
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		} else if err != nil {
-			return b, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-	}
 }
 
 // acceptableContentType accepts the ActivityStreams media types and plain
