@@ -307,15 +307,11 @@ func scanDocument(data []byte, maxDepth int, member func(key, value []byte)) sca
 	}
 	// Whether each open container is an object: a bit per level.
 	var kinds [4]uint64
-	var deeper []uint64
+	bits := kinds[:]
 	if maxDepth > 64*len(kinds) {
-		deeper = make([]uint64, (maxDepth+63)/64)
+		bits = make([]uint64, (maxDepth+63)/64)
 	}
 	setObject := func(depth int, obj bool) {
-		bits := kinds[:]
-		if deeper != nil {
-			bits = deeper
-		}
 		w, m := (depth-1)/64, uint64(1)<<((depth-1)%64)
 		if obj {
 			bits[w] |= m
@@ -323,13 +319,7 @@ func scanDocument(data []byte, maxDepth int, member func(key, value []byte)) sca
 			bits[w] &^= m
 		}
 	}
-	isObject := func(depth int) bool {
-		bits := kinds[:]
-		if deeper != nil {
-			bits = deeper
-		}
-		return bits[(depth-1)/64]&(uint64(1)<<((depth-1)%64)) != 0
-	}
+	isObject := func(depth int) bool { return bits[(depth-1)/64]&(uint64(1)<<((depth-1)%64)) != 0 }
 	depth := 0
 	var key []byte // of the top-level member being read
 	valStart := 0
