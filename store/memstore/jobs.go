@@ -208,21 +208,14 @@ func (d *Driver) record(j *store.Job) jobRec {
 		r.payload = string(j.Payload)
 		d.lastPayload = r.payload
 	}
-	return jobRec{
-		keyHead:    r.keyHead,
-		keyTail:    r.keyTail,
-		payload:    r.payload,
-		nilPayload: j.Payload == nil,
-		lastError:  j.LastError,
-		runAt:      d.stamp(j.RunAt),
-		lease:      d.stamp(j.LeaseUntil),
-		created:    d.stamp(j.Created),
-		finished:   d.stamp(j.Finished),
-		kind:       d.nameOf(j.Kind),
-		state:      d.nameOf(string(j.State)),
-		attempt:    int32(j.Attempt),
-		live:       true,
-	}
+	r.nilPayload = j.Payload == nil
+	r.lastError = j.LastError
+	r.runAt, r.lease = d.stamp(j.RunAt), d.stamp(j.LeaseUntil)
+	r.created, r.finished = d.stamp(j.Created), d.stamp(j.Finished)
+	r.kind, r.state = d.nameOf(j.Kind), d.nameOf(string(j.State))
+	r.attempt = int32(j.Attempt)
+	r.live = true
+	return r
 }
 
 // commonPrefix returns the length of the longest common prefix of a and b.
