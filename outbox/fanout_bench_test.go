@@ -164,8 +164,14 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func openMem(testing.TB) *store.DB { return memstore.New() }
 
-func openSQLite(tb testing.TB) *store.DB {
-	d, err := sqlitestore.OpenDriver(context.Background(), filepath.Join(tb.TempDir(), "fanout.db"), nil)
+func openSQLite(tb testing.TB) *store.DB { return openSQLiteSync(tb, sqlitestore.SyncFull) }
+
+// openSQLiteNormal is openSQLite with commits that are not fsynced
+// (sqlitestore.SyncNormal), for comparison.
+func openSQLiteNormal(tb testing.TB) *store.DB { return openSQLiteSync(tb, sqlitestore.SyncNormal) }
+
+func openSQLiteSync(tb testing.TB, sync sqlitestore.Sync) *store.DB {
+	d, err := sqlitestore.OpenDriver(context.Background(), filepath.Join(tb.TempDir(), "fanout.db"), &sqlitestore.Options{Sync: sync})
 	require.NoError(tb, err)
 	db := store.Open(d, nil)
 	tb.Cleanup(func() { _ = db.Close() })
@@ -367,6 +373,7 @@ var fanStores = []struct {
 }{
 	{"memstore", openMem},
 	{"sqlite", openSQLite},
+	{"sqlite-sync-normal", openSQLiteNormal},
 }
 
 // BenchmarkFanout10kNoSharedInbox: one op is one Post of a public

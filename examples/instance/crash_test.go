@@ -122,6 +122,23 @@ func sqliteBackend(t *testing.T) backend {
 	}
 }
 
+// sqliteNormalBackend is sqliteBackend with --sqlite-sync normal: commits
+// not fsynced, which a killed process must not lose either (only a
+// machine's crash may).
+func sqliteNormalBackend(t *testing.T) backend {
+	dir := t.TempDir()
+	return backend{
+		name: "sqlite-sync-normal",
+		args: []string{"--data", dir, "--sqlite-sync", "normal"},
+		open: func(t *testing.T) *store.DB {
+			t.Helper()
+			db, err := sqlitestore.Open(context.Background(), filepath.Join(dir, "slothpub.db"), &sqlitestore.Options{Logger: quietLog})
+			require.NoError(t, err)
+			return db
+		},
+	}
+}
+
 const (
 	pgDSNEnv     = "SLOTHPUB_PG_DSN"
 	pgDefaultDSN = "postgres://slothpub:slothpub@127.0.0.1:5432/slothpub_test?sslmode=disable"
@@ -786,7 +803,7 @@ func tally(hosts []*peerHost, perHost int, ids []string) (lost, once, dups int) 
 // started again on the same data, and every accepted note must be stored
 // and in alice's inbox exactly once, every processing job completed.
 func TestKillAfterBurstOf202s(t *testing.T) {
-	for _, mk := range []func(*testing.T) backend{sqliteBackend, pgBackend} {
+	for _, mk := range []func(*testing.T) backend{sqliteBackend, sqliteNormalBackend, pgBackend} {
 		be := mk(t)
 		t.Run(be.name, func(t *testing.T) { killAfterBurst(t, be) })
 	}

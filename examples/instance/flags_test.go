@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slothpub/slothpub/store/sqlitestore"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -20,6 +21,7 @@ func TestFlagsFromEnvironmentAndCommandLine(t *testing.T) {
 		"SLOTHPUB_USER":          "bob",
 		"SLOTHPUB_ALLOW_PRIVATE": "true",
 		"SLOTHPUB_DB":            "postgres://u:p@127.0.0.1/db",
+		"SLOTHPUB_SQLITE_SYNC":   "NORMAL",
 	}
 	getenv := func(k string) string { return env[k] }
 	var out bytes.Buffer
@@ -27,7 +29,7 @@ func TestFlagsFromEnvironmentAndCommandLine(t *testing.T) {
 	c, err := parseFlags([]string{"serve"}, getenv, &out)
 	require.NoError(t, err)
 	assert.Equal(t, config{addr: "127.0.0.1:9999", host: "social.example", protocol: "http", data: "/tmp/x",
-		db: "postgres://u:p@127.0.0.1/db", drain: 20 * time.Second, workers: 16, user: "bob", allowPrivate: true, logLevel: "info"}, *c)
+		db: "postgres://u:p@127.0.0.1/db", sqliteSync: sqlitestore.SyncNormal, drain: 20 * time.Second, workers: 16, user: "bob", allowPrivate: true, logLevel: "info"}, *c)
 
 	c, err = parseFlags([]string{"serve", "--host", "other.example", "--protocol", "https", "--allow-private=false"}, getenv, &out)
 	require.NoError(t, err)
@@ -35,10 +37,15 @@ func TestFlagsFromEnvironmentAndCommandLine(t *testing.T) {
 	assert.Equal(t, "https", c.protocol)
 	assert.False(t, c.allowPrivate)
 
+	c, err = parseFlags([]string{"serve", "--sqlite-sync", "full"}, getenv, &out)
+	require.NoError(t, err)
+	assert.Equal(t, sqlitestore.SyncFull, c.sqliteSync, "a flag wins over the environment")
+
 	c, err = parseFlags([]string{"serve", "--addr", "127.0.0.1:8080"}, func(string) string { return "" }, &out)
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:8080", c.host, "the host defaults to the listen address")
 	assert.Equal(t, "https", c.protocol)
+	assert.Equal(t, sqlitestore.SyncFull, c.sqliteSync, "commits are fsynced unless asked otherwise")
 }
 
 func TestFlagsRejectBadValues(t *testing.T) {
@@ -50,17 +57,25 @@ func TestFlagsRejectBadValues(t *testing.T) {
 		{"serve", "--protocol", "gopher"},
 		{"serve", "--host", "https://social.example/"},
 		{"serve", "extra"},
+		{"serve", "--sqlite-sync", "off"},
 	} {
 		_, err := parseFlags(args, none, &out)
 		assert.Error(t, err, "%v", args)
 	}
+	_, err := parseFlags([]string{"serve"}, func(k string) string {
+		if k == "SLOTHPUB_SQLITE_SYNC" {
+			return "off"
+		}
+		return ""
+	}, &out)
+	assert.ErrorContains(t, err, "SLOTHPUB_SQLITE_SYNC")
 }
 
 func TestHelpExplainsEveryFlag(t *testing.T) {
 	var out bytes.Buffer
 	_, err := parseFlags([]string{"serve", "-h"}, func(string) string { return "" }, &out)
 	require.True(t, errors.Is(err, flag.ErrHelp))
-	for _, f := range []string{"-addr", "-host", "-protocol", "-data", "-user", "-allow-private", "SLOTHPUB_HOST", "SLOTHPUB_ALLOW_PRIVATE"} {
+	for _, f := range []string{"-addr", "-host", "-protocol", "-data", "-user", "-allow-private", "-sqlite-sync", "SLOTHPUB_SQLITE_SYNC", "SLOTHPUB_HOST", "SLOTHPUB_ALLOW_PRIVATE"} {
 		assert.Contains(t, out.String(), f)
 	}
 }

@@ -75,6 +75,7 @@ type config struct {
 	data         string
 	db           string
 	dbSchema     string
+	sqliteSync   sqlitestore.Sync
 	drain        time.Duration
 	lease        time.Duration
 	workers      int
@@ -104,6 +105,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (*conf
 	fs.StringVar(&c.data, "data", env("SLOTHPUB_DATA", "data"), "data `directory`; the SQLite database is slothpub.db inside it [SLOTHPUB_DATA]")
 	fs.StringVar(&c.db, "db", env("SLOTHPUB_DB", ""), "PostgreSQL database `URL` (postgres://...) to keep the state in instead of SQLite in --data; several processes may share it [SLOTHPUB_DB]")
 	fs.StringVar(&c.dbSchema, "db-schema", env("SLOTHPUB_DB_SCHEMA", ""), "PostgreSQL `schema` that holds the state with --db, created if missing; several instances may share a database under different schemas (default slothpub) [SLOTHPUB_DB_SCHEMA]")
+	fs.TextVar(&c.sqliteSync, "sqlite-sync", sqlitestore.SyncFull, "SQLite commit `mode`: full (every accepted activity survives a power loss) or normal (GoToSocial's default: fewer fsyncs, faster; the last commits may be lost to a power loss or an operating-system crash, never to the process being killed) [SLOTHPUB_SQLITE_SYNC]")
 	fs.DurationVar(&c.drain, "drain", 20*time.Second, "how long a shutdown waits for jobs in flight before it puts them back")
 	fs.DurationVar(&c.lease, "lease", 0, "how long a claimed job stays with this process between renewals: the jobs of a process that dies (killed, crashed) are taken again, by the next start or another process, this long after (default 1m; at least 1s)")
 	fs.IntVar(&c.workers, "workers", 16, "jobs (inbox processing, fan-outs, deliveries) run at once")
@@ -113,6 +115,11 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (*conf
 	fs.Usage = func() {
 		fmt.Fprint(out, usage)
 		fs.PrintDefaults()
+	}
+	if v := getenv("SLOTHPUB_SQLITE_SYNC"); v != "" {
+		if err := c.sqliteSync.UnmarshalText([]byte(v)); err != nil {
+			return nil, fmt.Errorf("SLOTHPUB_SQLITE_SYNC: %w", err)
+		}
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return nil, err
@@ -247,7 +254,7 @@ func openStore(ctx context.Context, c *config, log *slog.Logger) (*store.DB, err
 	}
 	// The SQLite driver group-commits concurrent units of work (one fsync
 	// for many); store.DB is the portable store over it.
-	drv, err := sqlitestore.OpenDriver(ctx, dbPath, &sqlitestore.Options{Logger: log})
+	drv, err := sqlitestore.OpenDriver(ctx, dbPath, &sqlitestore.Options{Logger: log, Sync: c.sqliteSync})
 	if err != nil {
 		return nil, err
 	}

@@ -8,13 +8,14 @@
 // (mode 0600 by default: it holds private keys) and brings its schema up to
 // date.
 //
-// The database runs in WAL mode with synchronous=FULL, so a unit of work
-// that returned nil survives the process being killed and the machine
-// losing power. SQLite allows one writer at a time: the Driver runs every
-// unit on one writer connection and group-commits the units that
-// concurrent callers queue (one COMMIT, one fsync, for many; see Driver),
-// and serves Views from a pool of read-only connections, which WAL lets
-// run alongside the writer. Another process may open the same file; it
+// The database runs in WAL mode with synchronous=FULL by default, so a
+// unit of work that returned nil survives the process being killed and the
+// machine losing power; Options.Sync = SyncNormal (GoToSocial's default)
+// trades the power loss for fewer fsyncs: see Sync. SQLite allows one
+// writer at a time: the Driver runs every unit on one writer connection
+// and group-commits the units that concurrent callers queue (one COMMIT,
+// one fsync, for many; see Driver), and serves Views from a pool of
+// read-only connections, which WAL lets run alongside the writer. Another process may open the same file; it
 // then waits up to Options.BusyTimeout for the write lock.
 //
 // # Schema

@@ -17,7 +17,7 @@ import (
 )
 
 // Driver is a store.Driver backed by an SQLite database file, in WAL mode
-// with synchronous=FULL. It is safe for concurrent use; Close it when done.
+// with synchronous=FULL (or NORMAL: Options.Sync). It is safe for concurrent use; Close it when done.
 //
 // Units of work (Update) are group-committed: one writer goroutine, which
 // OpenDriver starts and Close stops, takes the units that concurrent Update
@@ -131,7 +131,7 @@ func OpenDriver(ctx context.Context, path string, opts *Options) (*Driver, error
 		return nil, d.openError(err)
 	}
 
-	wdb, err := sql.Open("sqlite", dsn(path, o.BusyTimeout, true))
+	wdb, err := sql.Open("sqlite", dsn(path, o.BusyTimeout, o.Sync, true))
 	if err != nil {
 		return fail(err)
 	}
@@ -148,7 +148,7 @@ func OpenDriver(ctx context.Context, path string, opts *Options) (*Driver, error
 		return fail(err)
 	}
 
-	rdb, err := sql.Open("sqlite", dsn(path, o.BusyTimeout, false))
+	rdb, err := sql.Open("sqlite", dsn(path, o.BusyTimeout, o.Sync, false))
 	if err != nil {
 		wc.Close()
 		return fail(err)
@@ -195,6 +195,9 @@ func driverOptions(opts *Options) Options {
 	}
 	if o.FileMode == 0 {
 		o.FileMode = defaultFileMode
+	}
+	if o.Sync != SyncNormal {
+		o.Sync = SyncFull
 	}
 	return o
 }

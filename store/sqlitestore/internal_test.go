@@ -21,7 +21,7 @@ import (
 // is how the migration tests make a file of an older schema.
 func fileAtVersion(t *testing.T, path string, version int, stmts ...string) {
 	t.Helper()
-	db, err := sql.Open("sqlite", dsn(path, time.Second, true))
+	db, err := sql.Open("sqlite", dsn(path, time.Second, SyncFull, true))
 	must(t, err)
 	defer db.Close()
 	var all []string
@@ -49,10 +49,20 @@ func userVersion(t *testing.T, path string) int {
 }
 
 // TestPragmas reads the pragmas on the driver's own connections: the
-// writer's inside a unit, a reader's inside a View.
+// writer's inside a unit, a reader's inside a View, with each Sync (and an
+// unknown one, which is SyncFull).
 func TestPragmas(t *testing.T) {
+	for _, c := range []struct {
+		sync Sync
+		want string // PRAGMA synchronous: 2 is FULL, 1 NORMAL
+	}{{SyncFull, "2"}, {SyncNormal, "1"}, {Sync(7), "2"}} {
+		t.Run(c.sync.String(), func(t *testing.T) { testPragmas(t, c.sync, c.want) })
+	}
+}
+
+func testPragmas(t *testing.T, sync Sync, synchronous string) {
 	ctx := t.Context()
-	d, err := OpenDriver(ctx, filepath.Join(t.TempDir(), "p.db"), &Options{BusyTimeout: 1234 * time.Millisecond})
+	d, err := OpenDriver(ctx, filepath.Join(t.TempDir(), "p.db"), &Options{BusyTimeout: 1234 * time.Millisecond, Sync: sync})
 	must(t, err)
 	defer d.Close()
 	check := func(name string, tx store.DriverTx, want map[string]string) error {
@@ -70,13 +80,13 @@ func TestPragmas(t *testing.T) {
 	must(t, d.Update(ctx, func(tx store.DriverTx) error {
 		return check("writer", tx, map[string]string{
 			"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "1234",
-			"synchronous": "2", "user_version": strconv.Itoa(schemaVersion), "query_only": "0",
+			"synchronous": synchronous, "user_version": strconv.Itoa(schemaVersion), "query_only": "0",
 		})
 	}))
 	must(t, d.View(ctx, func(tx store.DriverTx) error {
 		if err := check("reader", tx, map[string]string{
 			"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "1234",
-			"synchronous": "2", "query_only": "1",
+			"synchronous": synchronous, "query_only": "1",
 		}); err != nil {
 			return err
 		}
@@ -85,6 +95,20 @@ func TestPragmas(t *testing.T) {
 		}
 		return nil
 	}))
+}
+
+func TestParseSync(t *testing.T) {
+	for _, s := range []Sync{SyncFull, SyncNormal} {
+		got, err := ParseSync(strings.ToUpper(s.String()))
+		if err != nil || got != s {
+			t.Errorf("ParseSync(%q) = %v, %v; want %v", strings.ToUpper(s.String()), got, err, s)
+		}
+	}
+	for _, bad := range []string{"", "off", "extra", "fulll"} {
+		if _, err := ParseSync(bad); err == nil {
+			t.Errorf("ParseSync(%q) succeeded; only full and normal are modes", bad)
+		}
+	}
 }
 
 func TestMigrationRunsOnce(t *testing.T) {

@@ -43,11 +43,82 @@ type Options struct {
 	// time.Now. OpenDriver ignores it: a driver takes the times it is
 	// given.
 	Clock func() time.Time
+	// Sync is how long a commit waits for the disk. The zero value,
+	// SyncFull, makes every unit that returned nil survive a power loss;
+	// a value other than SyncNormal means SyncFull.
+	Sync Sync
 	// FileMode is the permission of a database file Open creates (further
 	// limited by the process umask). SQLite gives its -wal and -shm side
 	// files the mode of the database file. Zero means 0600: the database
 	// holds private keys. An existing file keeps its mode.
 	FileMode os.FileMode
+}
+
+// Sync is how much of a commit SQLite writes through to the disk before
+// the unit returns (PRAGMA synchronous, in WAL mode). Either way a
+// database is never corrupted by a crash, and a unit that returned nil
+// survives the process being killed (SIGKILL, a panic, an OOM kill): its
+// commit is in the operating system's cache. They differ on what an
+// operating-system crash or a power loss keeps.
+type Sync int
+
+const (
+	// SyncFull fsyncs the WAL at every commit (one fsync per group
+	// commit): a unit that returned nil survives a power loss too. The
+	// default: what the inbox answered 202 for is never lost.
+	SyncFull Sync = iota
+	// SyncNormal fsyncs the WAL only when it is checkpointed into the
+	// database file: the commits since the last checkpoint (up to about
+	// 1,000 pages, 4 MB, of them) may be lost when the machine crashes or loses power,
+	// activities an inbox had accepted among them. It is GoToSocial's
+	// default for SQLite; fsync is most of the CPU a commit costs on many
+	// file systems (see BENCHMARKS.md).
+	SyncNormal
+)
+
+// pragma is the value of PRAGMA synchronous for s.
+func (s Sync) pragma() string {
+	if s == SyncNormal {
+		return "NORMAL"
+	}
+	return "FULL"
+}
+
+// String returns "full" or "normal".
+func (s Sync) String() string {
+	switch s {
+	case SyncFull:
+		return "full"
+	case SyncNormal:
+		return "normal"
+	}
+	return fmt.Sprintf("Sync(%d)", int(s))
+}
+
+// ParseSync returns the Sync named "full" or "normal" (any case), as
+// Sync.String writes them.
+func ParseSync(name string) (Sync, error) {
+	switch strings.ToLower(name) {
+	case "full":
+		return SyncFull, nil
+	case "normal":
+		return SyncNormal, nil
+	}
+	return SyncFull, fmt.Errorf("sqlitestore: unknown sync mode %q (want full or normal)", name)
+}
+
+// MarshalText writes s as String does: a flag.TextVar or a configuration
+// file takes a Sync by its name.
+func (s Sync) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText sets s to the Sync named by text, as ParseSync reads it.
+func (s *Sync) UnmarshalText(text []byte) error {
+	v, err := ParseSync(string(text))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
 }
 
 // defaultFileMode is the mode of a database file Open creates.
@@ -82,11 +153,11 @@ func createFile(path string, mode os.FileMode) error {
 
 // dsn returns the modernc.org/sqlite data source name for path: a file: URI
 // (so names with '?' or '#' work) carrying the per-connection pragmas.
-func dsn(path string, busy time.Duration, writer bool) string {
+func dsn(path string, busy time.Duration, sync Sync, writer bool) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "synchronous("+sync.pragma()+")")
 	if writer {
 		q.Add("_pragma", "journal_mode(WAL)")
 		// Take the write lock when a transaction begins, not on its first
