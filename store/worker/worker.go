@@ -31,6 +31,9 @@ const (
 	DefaultLease        = time.Minute
 	DefaultPollInterval = time.Second
 	DefaultMaxAttempts  = 25
+	// DefaultRetention is how long finished jobs are kept: a week, as
+	// long as the outbox remembers the order of its deliveries.
+	DefaultRetention = 7 * 24 * time.Hour
 )
 
 // Options configures a Worker. The zero value (and nil) means the
@@ -74,6 +77,14 @@ type Options struct {
 	// must not block. Jobs a handler discards itself (ErrFinished) are not
 	// reported.
 	OnDiscard func(j *store.Job, reason string)
+	// Retention is how long a finished job (completed or discarded) is
+	// kept, with its outcome and its unique key, for the status APIs
+	// built on them: while Run runs, the worker deletes older ones
+	// (store.DB.PruneJobs) a minute after it starts, then every quarter
+	// of Retention (at most every hour). Several workers on one database
+	// may all prune. Zero means DefaultRetention; a negative Retention
+	// keeps every job until the application prunes.
+	Retention time.Duration
 }
 
 // Stats are the counters of a Worker since New.
@@ -93,11 +104,12 @@ type Stats struct {
 	// runs again when its lease ends, unless another claimer has it.
 	Dropped int64
 	Running int64 // handlers running now
+	Pruned  int64 // finished jobs deleted past Options.Retention
 }
 
 type counters struct {
 	claimCalls, claimErrors, claimed, completed, finished, retried,
-	snoozed, discarded, panicked, released, dropped, running atomic.Int64
+	snoozed, discarded, panicked, released, dropped, running, pruned atomic.Int64
 }
 
 // Errors of Run.
@@ -121,6 +133,7 @@ type Worker struct {
 	clock       func() time.Time
 	log         *slog.Logger
 	onDiscard   func(*store.Job, string)
+	retention   time.Duration // < 0: never prune
 
 	mu             sync.Mutex
 	handlers       map[string]Handler
@@ -170,6 +183,7 @@ func New(db *store.DB, opts *Options) *Worker {
 		clock:       o.Clock,
 		log:         o.Logger,
 		onDiscard:   o.OnDiscard,
+		retention:   o.Retention,
 		handlers:    make(map[string]Handler),
 		stop:        make(chan struct{}),
 		wake:        make(chan struct{}, 1),
@@ -191,6 +205,9 @@ func New(db *store.DB, opts *Options) *Worker {
 	}
 	if w.backoff == nil {
 		w.backoff = DefaultBackoff
+	}
+	if w.retention == 0 {
+		w.retention = DefaultRetention
 	}
 	if w.clock == nil {
 		w.clock = time.Now
@@ -257,8 +274,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	completions, completed := make(chan completion, w.concurrency), make(chan struct{})
 	w.completions = completions
 	go w.completer(ctx, completions, completed)
+	pruned := make(chan struct{})
+	go w.pruner(ctx, pruned)
 	w.loop(ctx, hctx)
 	w.wg.Wait()
+	<-pruned
 	// Every handler returned: record the completions still waiting.
 	w.completions = nil
 	close(completions)
@@ -349,6 +369,7 @@ func (w *Worker) Stats() Stats {
 		Released:    c.released.Load(),
 		Dropped:     c.dropped.Load(),
 		Running:     c.running.Load(),
+		Pruned:      c.pruned.Load(),
 	}
 }
 

@@ -1071,3 +1071,36 @@ func TestShutdownRecordsBatchedCompletions(t *testing.T) {
 		}
 	})
 }
+
+// Finished jobs are deleted once older than Options.Retention, by the
+// worker, while it runs; jobs not finished stay whatever their age.
+func TestRetentionPrunesFinishedJobs(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		const retention = time.Second // pruned every 250 ms
+		w := worker.New(db, &worker.Options{Retention: retention, Logger: quiet})
+		w.Handle("ok", func(context.Context, *store.Job) error { return nil })
+		w.Handle("bad", func(context.Context, *store.Job) error { return worker.Discard(errors.New("no")) })
+		waiting := enqueue(t, db, "unhandled", "") // never claimed: no handler
+		ok, bad := enqueue(t, db, "ok", ""), enqueue(t, db, "bad", "")
+		start(t, w)
+		waitFor(t, 5*time.Second, "both jobs finished", func() bool {
+			return w.Stats().Completed == 1 && w.Stats().Discarded == 1
+		})
+		finished := time.Now()
+		if a, b := getJob(t, db, ok).State, getJob(t, db, bad).State; a != store.JobCompleted || b != store.JobDiscarded {
+			t.Fatalf("right after they finished: %s and %s, want completed and discarded (kept for the retention)", a, b)
+		}
+		waitFor(t, 10*time.Second, "the finished jobs pruned", func() bool { return w.Stats().Pruned == 2 })
+		if d := time.Since(finished); d < retention-100*time.Millisecond {
+			t.Errorf("finished jobs pruned %v after they finished, before the retention of %v", d, retention)
+		}
+		for _, id := range []int64{ok, bad} {
+			if _, err := db.GetJob(context.Background(), id); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("job %d after pruning: %v, want ErrNotFound", id, err)
+			}
+		}
+		if st := getJob(t, db, waiting).State; st != store.JobAvailable {
+			t.Errorf("the job without a handler is %s; a job not finished is never pruned", st)
+		}
+	})
+}
