@@ -535,6 +535,10 @@ const (
 	DeliveryRetrying DeliveryState = "retrying" // failed, will be tried again at NextAttempt
 	DeliveryFailed   DeliveryState = "failed"   // refused for good by the peer (4xx other than 408, 429; 410 Gone)
 	DeliveryDead     DeliveryState = "dead"     // out of attempts
+	// DeliveryPruned: queued and finished (sent, failed or dead) long
+	// enough ago that the record of how it went was pruned (the worker's
+	// Options.Retention, a week by default, or store.DB.PruneJobs).
+	DeliveryPruned DeliveryState = "pruned"
 )
 
 // DeliveryStatus is the state of one activity's delivery to one inbox.
@@ -548,16 +552,26 @@ type DeliveryStatus struct {
 }
 
 // DeliveryStatus returns the state of the delivery of activity to inbox,
-// or an error wrapping store.ErrNotFound when none was queued.
+// or an error wrapping store.ErrNotFound when none was queued. A delivery
+// whose job was pruned is DeliveryPruned.
 func (o *Outbox) DeliveryStatus(ctx context.Context, activity, inbox string) (DeliveryStatus, error) {
 	jobs, err := o.db.Jobs(ctx, store.JobQuery{Kinds: []string{DeliverKind}, UniqueKey: deliveryKey(activity, inbox), Limit: 1})
 	if err != nil {
 		return DeliveryStatus{}, err
 	}
-	if len(jobs) == 0 {
+	if len(jobs) > 0 {
+		return statusOf(inbox, jobs[0]), nil
+	}
+	// The activity's deliveries collection records every delivery queued
+	// (in the unit that enqueued it), and outlives the jobs.
+	queued, err := o.db.HasItem(ctx, store.DeliveriesCollection(activity), inbox)
+	if err != nil {
+		return DeliveryStatus{}, err
+	}
+	if !queued {
 		return DeliveryStatus{}, fmt.Errorf("outbox: no delivery of %s to %s: %w", activity, inbox, store.ErrNotFound)
 	}
-	return statusOf(inbox, jobs[0]), nil
+	return DeliveryStatus{Inbox: inbox, State: DeliveryPruned}, nil
 }
 
 func statusOf(inbox string, j *store.Job) DeliveryStatus {

@@ -270,6 +270,33 @@ func TestPostIsDurableBeforeAnyWorkerRuns(t *testing.T) {
 	}
 }
 
+// Once the finished jobs are pruned, the deliveries of an activity are
+// still listed, as pruned, and one never queued is still not found.
+func TestDeliveriesAfterPruning(t *testing.T) {
+	f := setup(t, nil)
+	f.run(t)
+	id, err := f.ob.Post(context.Background(), f.alice, createNote([]*url.URL{f.alice.Followers()}, nil, nil))
+	require.NoError(t, err)
+	f.wait(t)
+	n, err := f.st.PruneJobs(context.Background(), 0)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n, "the fan-out and its two deliveries")
+	page, next, err := f.ob.Deliveries(context.Background(), id.String(), "", 10)
+	require.NoError(t, err)
+	assert.Empty(t, next)
+	var inboxes []string
+	for _, s := range page {
+		assert.Equal(t, outbox.DeliveryStatus{Inbox: s.Inbox, State: outbox.DeliveryPruned}, s)
+		inboxes = append(inboxes, s.Inbox)
+	}
+	assert.ElementsMatch(t, []string{"https://one.example/inbox", "https://two.example/u/c/inbox"}, inboxes)
+	s, err := f.ob.DeliveryStatus(context.Background(), id.String(), "https://two.example/u/c/inbox")
+	require.NoError(t, err)
+	assert.Equal(t, outbox.DeliveryPruned, s.State)
+	_, err = f.ob.DeliveryStatus(context.Background(), id.String(), "https://three.example/inbox")
+	assert.ErrorIs(t, err, store.ErrNotFound, "never queued")
+}
+
 func TestPostRefusesForeignActor(t *testing.T) {
 	f := setup(t, nil)
 	like := streams.NewActivityStreamsLike()
