@@ -1104,3 +1104,67 @@ func TestRetentionPrunesFinishedJobs(t *testing.T) {
 		}
 	})
 }
+
+// An idle worker that Notify woke waits Options.NotifyDelay, then claims
+// the jobs enqueued meanwhile together; with a negative delay it claims
+// at once.
+func TestNotifyDelay(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		for _, c := range []struct {
+			name   string
+			delay  time.Duration
+			claims int64 // for the two jobs
+		}{{"gathers", 300 * time.Millisecond, 1}, {"none", -1, 2}} {
+			t.Run(c.name, func(t *testing.T) {
+				ran := make(chan int64, 2)
+				w := worker.New(db, &worker.Options{PollInterval: time.Minute, NotifyDelay: c.delay, Logger: quiet})
+				w.Handle("job", func(ctx context.Context, j *store.Job) error {
+					ran <- j.ID
+					return nil
+				})
+				start(t, w)
+				waitFor(t, 2*time.Second, "the first claim", func() bool { return w.Stats().ClaimCalls == 1 })
+				first := enqueue(t, db, "job", "")
+				t0 := time.Now()
+				w.Notify()
+				got := map[int64]bool{}
+				if c.delay < 0 {
+					select {
+					case id := <-ran:
+						if id != first {
+							t.Fatalf("ran job %d, want %d", id, first)
+						}
+						got[id] = true
+					case <-time.After(2 * time.Second):
+						t.Fatal("without a notify delay, the job did not run within 2s of Notify")
+					}
+				} else {
+					time.Sleep(c.delay / 10)
+				}
+				second := enqueue(t, db, "job", "")
+				w.Notify()
+				for len(got) < 2 {
+					select {
+					case id := <-ran:
+						got[id] = true
+					case <-time.After(5 * time.Second):
+						t.Fatalf("ran %v within 5s; want jobs %d and %d", got, first, second)
+					}
+				}
+				if c.delay > 0 {
+					if d := time.Since(t0); d < c.delay {
+						t.Errorf("the jobs ran %v after Notify, before the delay of %v", d, c.delay)
+					}
+				}
+				if n := w.Stats().ClaimCalls - 1; n != c.claims {
+					t.Errorf("%d claims for the two jobs, want %d", n, c.claims)
+				}
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := w.Shutdown(sctx); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	})
+}
