@@ -108,35 +108,30 @@ type backend struct {
 	open func(t *testing.T) *store.DB
 }
 
-func sqliteBackend(t *testing.T) backend {
-	dir := t.TempDir()
-	return backend{
-		name: "sqlite",
-		args: []string{"--data", dir},
-		open: func(t *testing.T) *store.DB {
-			t.Helper()
-			db, err := sqlitestore.Open(context.Background(), filepath.Join(dir, "slothpub.db"), &sqlitestore.Options{Logger: quietLog})
-			require.NoError(t, err)
-			return db
-		},
-	}
-}
+func sqliteBackend(t *testing.T) backend { return sqliteBackendSync(t, sqlitestore.SyncFull) }
 
 // sqliteNormalBackend is sqliteBackend with --sqlite-sync normal: commits
 // not fsynced, which a killed process must not lose either (only a
 // machine's crash may).
-func sqliteNormalBackend(t *testing.T) backend {
+func sqliteNormalBackend(t *testing.T) backend { return sqliteBackendSync(t, sqlitestore.SyncNormal) }
+
+func sqliteBackendSync(t *testing.T, sync sqlitestore.Sync) backend {
 	dir := t.TempDir()
-	return backend{
-		name: "sqlite-sync-normal",
-		args: []string{"--data", dir, "--sqlite-sync", "normal"},
+	be := backend{
+		name: "sqlite",
+		args: []string{"--data", dir},
 		open: func(t *testing.T) *store.DB {
 			t.Helper()
-			db, err := sqlitestore.Open(context.Background(), filepath.Join(dir, "slothpub.db"), &sqlitestore.Options{Logger: quietLog})
+			db, err := sqlitestore.Open(context.Background(), filepath.Join(dir, "slothpub.db"), &sqlitestore.Options{Logger: quietLog, Sync: sync})
 			require.NoError(t, err)
 			return db
 		},
 	}
+	if sync != sqlitestore.SyncFull {
+		be.name += "-sync-" + sync.String()
+		be.args = append(be.args, "--sqlite-sync", sync.String())
+	}
+	return be
 }
 
 const (
