@@ -53,9 +53,19 @@
 // The worker claims, in one unit, up to as many jobs as it has free slots;
 // after a full batch it claims again at once while slots are free, and
 // otherwise waits for Options.PollInterval, for Notify, or for the due time
-// of a job it retried or snoozed within that interval. A failing store is
-// logged and tried again after the poll interval. An idle worker costs one
-// small unit of work per poll interval.
+// of a job it retried or snoozed within that interval. Woken by Notify, it
+// waits Options.NotifyDelay (1 ms) before it claims, so that the jobs of a
+// trickle are claimed together. A failing store is logged and tried again
+// after the poll interval. An idle worker costs one small unit of work per
+// poll interval.
+//
+// # Retention
+//
+// Finished jobs (completed or discarded) stay in the store, with their
+// outcome and unique key, for Options.Retention (a week by default): the
+// worker deletes older ones while it runs (store.DB.PruneJobs). Status
+// APIs built on jobs (the outbox's delivery status) must read a missing
+// job as one finished long ago.
 //
 // # Stopping
 //
