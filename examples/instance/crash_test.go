@@ -23,7 +23,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -43,13 +42,13 @@ import (
 	"time"
 
 	gofed "github.com/go-fed/httpsig"
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/slothpub/slothpub/actor"
 	"github.com/slothpub/slothpub/ap"
 	"github.com/slothpub/slothpub/inbox"
+	"github.com/slothpub/slothpub/internal/pgtest"
 	"github.com/slothpub/slothpub/outbox"
 	"github.com/slothpub/slothpub/store"
 	"github.com/slothpub/slothpub/store/pgstore"
@@ -134,63 +133,11 @@ func sqliteBackendSync(t *testing.T, sync sqlitestore.Sync) backend {
 	return be
 }
 
-const (
-	pgDSNEnv     = "SLOTHPUB_PG_DSN"
-	pgDefaultDSN = "postgres://slothpub:slothpub@127.0.0.1:5432/slothpub_test?sslmode=disable"
-)
-
-// pgDSN returns the DSN of the test server (SLOTHPUB_PG_DSN, else the
-// one .ci/run creates), failing t when it does not answer: a skipped
-// PostgreSQL test would let a broken multi-process setup pass.
-func pgDSN(t *testing.T) string {
-	t.Helper()
-	dsn, from := os.Getenv(pgDSNEnv), pgDSNEnv
-	if dsn == "" {
-		dsn, from = pgDefaultDSN, "the default ("+pgDSNEnv+" is unset)"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, dsn)
-	if err == nil {
-		err = c.Ping(ctx)
-		c.Close(ctx)
-	}
-	if err != nil {
-		t.Fatalf("these tests need a PostgreSQL server; %s via %s did not answer: %v\n"+
-			"Run .ci/run once (it installs and starts PostgreSQL and creates the role and database), or set %s.",
-			redactDSN(dsn), from, err, pgDSNEnv)
-	}
-	return dsn
-}
-
-func redactDSN(dsn string) string {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return "(unparsable DSN)"
-	}
-	return cfg.User + "@" + cfg.Host + "/" + cfg.Database
-}
-
 // pgBackend is a new schema on the test server, dropped when t ends
 // (after the servers using it are stopped: cleanups run last first).
 func pgBackend(t *testing.T) backend {
-	dsn := pgDSN(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "instancetest_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	dsn := pgtest.DSN(t)
+	schema := pgtest.Schema(t, "instancetest_")
 	return backend{
 		name: "postgres",
 		args: []string{"--db", dsn, "--db-schema", schema},
