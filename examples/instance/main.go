@@ -232,7 +232,7 @@ func storeName(c *config) string {
 	if c.db != "" {
 		return "postgresql"
 	}
-	return filepath.Join(c.data, "slothpub.db")
+	return filepath.Join(c.data, "slothpub.db") + " (sqlite-sync " + c.sqliteSync.String() + ")"
 }
 
 // openStore opens PostgreSQL when --db is given, else the SQLite file in
