@@ -29,7 +29,7 @@ func TestFlagsFromEnvironmentAndCommandLine(t *testing.T) {
 	c, err := parseFlags([]string{"serve"}, getenv, &out)
 	require.NoError(t, err)
 	assert.Equal(t, config{addr: "127.0.0.1:9999", host: "social.example", protocol: "http", data: "/tmp/x",
-		db: "postgres://u:p@127.0.0.1/db", sqliteSync: sqlitestore.SyncNormal, drain: 20 * time.Second, workers: 16, user: "bob", allowPrivate: true, logLevel: "info"}, *c)
+		db: "postgres://u:p@127.0.0.1/db", sqliteSync: sqlitestore.SyncNormal, retention: 7 * 24 * time.Hour, drain: 20 * time.Second, workers: 16, user: "bob", allowPrivate: true, logLevel: "info"}, *c)
 
 	c, err = parseFlags([]string{"serve", "--host", "other.example", "--protocol", "https", "--allow-private=false"}, getenv, &out)
 	require.NoError(t, err)
@@ -58,6 +58,7 @@ func TestFlagsRejectBadValues(t *testing.T) {
 		{"serve", "--host", "https://social.example/"},
 		{"serve", "extra"},
 		{"serve", "--sqlite-sync", "off"},
+		{"serve", "--job-retention", "-1h"},
 	} {
 		_, err := parseFlags(args, none, &out)
 		assert.Error(t, err, "%v", args)
@@ -75,7 +76,7 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 	var out bytes.Buffer
 	_, err := parseFlags([]string{"serve", "-h"}, func(string) string { return "" }, &out)
 	require.True(t, errors.Is(err, flag.ErrHelp))
-	for _, f := range []string{"-addr", "-host", "-protocol", "-data", "-user", "-allow-private", "-sqlite-sync", "SLOTHPUB_SQLITE_SYNC", "SLOTHPUB_HOST", "SLOTHPUB_ALLOW_PRIVATE"} {
+	for _, f := range []string{"-addr", "-host", "-protocol", "-data", "-user", "-allow-private", "-sqlite-sync", "-job-retention", "SLOTHPUB_SQLITE_SYNC", "SLOTHPUB_HOST", "SLOTHPUB_ALLOW_PRIVATE"} {
 		assert.Contains(t, out.String(), f)
 	}
 }

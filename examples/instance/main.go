@@ -78,6 +78,7 @@ type config struct {
 	sqliteSync   sqlitestore.Sync
 	drain        time.Duration
 	lease        time.Duration
+	retention    time.Duration
 	workers      int
 	user         string
 	allowPrivate bool
@@ -108,6 +109,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (*conf
 	fs.TextVar(&c.sqliteSync, "sqlite-sync", sqlitestore.SyncFull, "SQLite commit `mode`: full (every accepted activity survives a power loss) or normal (GoToSocial's default: fewer fsyncs, faster; the last commits may be lost to a power loss or an operating-system crash, never to the process being killed) [SLOTHPUB_SQLITE_SYNC]")
 	fs.DurationVar(&c.drain, "drain", 20*time.Second, "how long a shutdown waits for jobs in flight before it puts them back")
 	fs.DurationVar(&c.lease, "lease", 0, "how long a claimed job stays with this process between renewals: the jobs of a process that dies (killed, crashed) are taken again, by the next start or another process, this long after (default 1m; at least 1s)")
+	fs.DurationVar(&c.retention, "job-retention", worker.DefaultRetention, "how long finished jobs (processed activities, deliveries) are kept with their outcome for the delivery status before they are deleted; 0 keeps them")
 	fs.IntVar(&c.workers, "workers", 16, "jobs (inbox processing, fan-outs, deliveries) run at once")
 	fs.StringVar(&c.user, "user", env("SLOTHPUB_USER", ""), "create this local `user` if absent [SLOTHPUB_USER]")
 	fs.BoolVar(&c.allowPrivate, "allow-private", allowDefault, "allow fetching and delivering to loopback and private addresses; for local testing only [SLOTHPUB_ALLOW_PRIVATE]")
@@ -135,6 +137,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (*conf
 	}
 	if c.lease != 0 && c.lease < time.Second {
 		return nil, fmt.Errorf("--lease must be at least 1s, not %v", c.lease)
+	}
+	if c.retention < 0 {
+		return nil, fmt.Errorf("--job-retention must not be negative, not %v", c.retention)
 	}
 	if strings.Contains(c.host, "/") {
 		return nil, fmt.Errorf("--host must be a host name (with an optional port), not %q", c.host)
@@ -294,7 +299,11 @@ func newServer(ctx context.Context, st *store.DB, c *config, log *slog.Logger) (
 			return nil, err
 		}
 	}
-	w := worker.New(st, &worker.Options{Concurrency: c.workers, Lease: c.lease, Logger: log})
+	retention := c.retention
+	if retention == 0 {
+		retention = -1 // keep every job: worker.Options takes 0 for its default
+	}
+	w := worker.New(st, &worker.Options{Concurrency: c.workers, Lease: c.lease, Retention: retention, Logger: log})
 	tr := ap.NewHTTPTransport(&ap.HTTPTransportOptions{AllowPrivate: c.allowPrivate, Logger: log})
 	res := deref.New(st, tr, instanceActor.Signer(), &deref.Options{Logger: log, LocalHost: c.host, WebFingerScheme: c.protocol})
 	ver := httpsig.NewVerifier(res, &httpsig.VerifierOptions{Logger: log, TargetScheme: c.protocol})
