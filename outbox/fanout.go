@@ -455,26 +455,60 @@ const inboxCacheTTL = 24 * time.Hour
 // "shared " or "personal " and the inbox (see cachedInbox).
 func inboxCacheKey(actor string) string { return "slothpub:inbox-of:" + actor }
 
-// cachedInbox is the inbox cache's value for t.
+// cachedInbox is the inbox cache's value for t: "shared " or "personal ",
+// then the inbox, written short when it extends the actor's IRI ("~" and
+// the rest: "~/inbox" for Mastodon's personal inboxes) or has the actor's
+// origin (the path alone: "/inbox" for a shared inbox), as most do; an
+// absolute IRI starts with neither "~" nor "/". A cache of one value per
+// follower stays small.
 func cachedInbox(t target) []byte {
+	kind := "shared "
 	if t.personal {
-		return []byte("personal " + t.inbox)
+		kind = "personal "
 	}
-	return []byte("shared " + t.inbox)
+	in := t.inbox
+	if rest, ok := strings.CutPrefix(in, t.actor); ok && t.actor != "" && strings.HasPrefix(rest, "/") {
+		in = "~" + rest
+	} else if o := origin(t.actor); o != "" {
+		if rest, ok := strings.CutPrefix(in, o); ok && strings.HasPrefix(rest, "/") {
+			in = rest
+		}
+	}
+	return []byte(kind + in)
 }
 
-// fromCache reads an inbox cache value: the inbox, and whether it is
+// origin is the scheme://host[:port] prefix of an absolute IRI, or "".
+func origin(iri string) string {
+	scheme, rest, ok := strings.Cut(iri, "://")
+	if !ok || scheme == "" {
+		return ""
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if rest == "" {
+		return ""
+	}
+	return scheme + "://" + rest
+}
+
+// fromCache reads actor's inbox cache value: the inbox, and whether it is
 // personal. A value of an older version, the inbox alone, is not known
-// to be personal.
-func fromCache(v []byte) (inbox string, personal bool) {
+// to be personal; values before the short forms hold the whole inbox.
+func fromCache(actor string, v []byte) (inbox string, personal bool) {
 	s := string(v)
 	if in, ok := strings.CutPrefix(s, "personal "); ok {
-		return in, true
+		s, personal = in, true
+	} else if in, ok := strings.CutPrefix(s, "shared "); ok {
+		s = in
 	}
-	if in, ok := strings.CutPrefix(s, "shared "); ok {
-		return in, false
+	switch {
+	case strings.HasPrefix(s, "~"):
+		return actor + s[1:], personal
+	case strings.HasPrefix(s, "/"):
+		return origin(actor) + s, personal
 	}
-	return s, false
+	return s, personal
 }
 
 // goneKey names the value marking an inbox that answered 410 Gone: no
@@ -537,7 +571,7 @@ func (o *Outbox) resolve(ctx context.Context, from *actor.Actor, actors []string
 				c.inbox, c.personal, known = o.memo.inbox(a, now)
 				if !known {
 					if in, err := tx.GetValue(ctx, inboxCacheKey(a)); err == nil {
-						c.inbox, c.personal = fromCache(in)
+						c.inbox, c.personal = fromCache(a, in)
 						o.memo.putInbox(a, c.inbox, c.personal, now)
 					} else if !errors.Is(err, store.ErrNotFound) {
 						return err
