@@ -47,6 +47,7 @@
 //
 // DeliveryStatus and Deliveries report where each delivery stands
 // (pending, sent, retrying with its next attempt and last error, failed,
-// dead), Hosts the counters and breaker of each host, and
-// Options.OnPermanentFailure is called for each delivery given up.
+// dead; pruned once the worker deleted its finished job, see
+// worker.Options.Retention), Hosts the counters and breaker of each host,
+// and Options.OnPermanentFailure is called for each delivery given up.
 package outbox
