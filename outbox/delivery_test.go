@@ -601,6 +601,33 @@ func TestDeliveryToRemoteCollection(t *testing.T) {
 	assert.Equal(t, 3, reads, "the unreadable collection once, then the group's pages up to the bound")
 }
 
+// A remote collection whose pages link back to one already read (a loop
+// by mistake or by malice) is read once through: each page once, each
+// member delivered to once.
+func TestDeliveryToCollectionWhosePagesLoop(t *testing.T) {
+	f := newDFix(t, dopts{})
+	peer := newPeer(t, f.net, "b.example", nil)
+	var members []*url.URL
+	for _, name := range []string{"carol", "dave", "erin", "frank", "gina", "hal"} {
+		members = append(members, f.remote("http://b.example/users/"+name, peer.inbox("/users/"+name+"/inbox"), ""))
+	}
+	group := f.res.collection(t, "http://b.example/groups/g/members", 2, members...)
+	f.res.mu.Lock()
+	f.res.pages["http://b.example/groups/g/members?page=3"].Next = iri("http://b.example/groups/g/members?page=2")
+	f.res.mu.Unlock()
+	f.start(t)
+
+	f.post(t, note(group))
+	f.settle(t)
+	for _, m := range members {
+		assert.Equal(t, 1, peer.count(m.Path+"/inbox"), m.Path)
+	}
+	f.res.mu.Lock()
+	reads := f.res.pageReads
+	f.res.mu.Unlock()
+	assert.Equal(t, 3, reads, "three pages, each once, though the last links back to the second")
+}
+
 // 429 and 503 with Retry-After (seconds or an HTTP date) are tried again
 // when the peer asked, not after the backoff; other answers, and those
 // without a usable Retry-After, after Backoff. The clock stands still, so

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -124,6 +125,9 @@ type fanoutProgress struct {
 	Coll  int      `json:"ci,omitempty"`
 	Pages int      `json:"cp,omitempty"`
 	Items int      `json:"cn,omitempty"`
+	// Seen: the pages of that collection read before this one (at most
+	// maxCollectionPages), so that pages linking back are not read again.
+	Seen []string `json:"cs,omitempty"`
 }
 
 func fanoutProgressKey(activity string) string { return "slothpub:fanout-progress:" + activity }
@@ -695,6 +699,13 @@ func (o *Outbox) collectionStep(ctx context.Context, f *fanout, p fanoutProgress
 		}
 		return members, nextColl(), nil
 	}
-	next.Cursor = page.Next.String()
+	nextPage := page.Next.String()
+	if nextPage == coll || nextPage == pageIRI || slices.Contains(p.Seen, nextPage) {
+		o.log.InfoContext(ctx, "outbox: recipient collection's pages link back to one read; stopping there", "recipient", coll,
+			"page", pageIRI, "next", nextPage, "pages", next.Pages)
+		return members, nextColl(), nil
+	}
+	next.Seen = append(slices.Clip(p.Seen), pageIRI)
+	next.Cursor = nextPage
 	return members, next, nil
 }
