@@ -555,12 +555,9 @@ type DeliveryStatus struct {
 // or an error wrapping store.ErrNotFound when none was queued. A delivery
 // whose job was pruned is DeliveryPruned.
 func (o *Outbox) DeliveryStatus(ctx context.Context, activity, inbox string) (DeliveryStatus, error) {
-	jobs, err := o.db.Jobs(ctx, store.JobQuery{Kinds: []string{DeliverKind}, UniqueKey: deliveryKey(activity, inbox), Limit: 1})
-	if err != nil {
-		return DeliveryStatus{}, err
-	}
-	if len(jobs) > 0 {
-		return statusOf(inbox, jobs[0]), nil
+	s, found, err := o.jobStatus(ctx, activity, inbox)
+	if err != nil || found {
+		return s, err
 	}
 	// The activity's deliveries collection records every delivery queued
 	// (in the unit that enqueued it), and outlives the jobs.
@@ -571,8 +568,21 @@ func (o *Outbox) DeliveryStatus(ctx context.Context, activity, inbox string) (De
 	if !queued {
 		return DeliveryStatus{}, fmt.Errorf("outbox: no delivery of %s to %s: %w", activity, inbox, store.ErrNotFound)
 	}
-	return DeliveryStatus{Inbox: inbox, State: DeliveryPruned}, nil
+	return pruned(inbox), nil
 }
+
+// jobStatus is the status of the delivery of activity to inbox from its
+// job; found is false when there is no such job (never queued, or pruned).
+func (o *Outbox) jobStatus(ctx context.Context, activity, inbox string) (s DeliveryStatus, found bool, err error) {
+	jobs, err := o.db.Jobs(ctx, store.JobQuery{Kinds: []string{DeliverKind}, UniqueKey: deliveryKey(activity, inbox), Limit: 1})
+	if err != nil || len(jobs) == 0 {
+		return DeliveryStatus{}, false, err
+	}
+	return statusOf(inbox, jobs[0]), true, nil
+}
+
+// pruned is the status of a delivery queued whose job was pruned.
+func pruned(inbox string) DeliveryStatus { return DeliveryStatus{Inbox: inbox, State: DeliveryPruned} }
 
 func statusOf(inbox string, j *store.Job) DeliveryStatus {
 	s := DeliveryStatus{Inbox: inbox, Attempts: j.Attempt, LastError: j.LastError, Finished: j.Finished}
@@ -616,9 +626,12 @@ func (o *Outbox) Deliveries(ctx context.Context, activity, cursor string, limit 
 	// MinID pages come newest first, like every page: walk them oldest first.
 	for i := len(items.Items) - 1; i >= 0; i-- {
 		it := items.Items[i]
-		s, err := o.DeliveryStatus(ctx, activity, it.Value)
+		s, found, err := o.jobStatus(ctx, activity, it.Value)
 		if err != nil {
 			return nil, "", err
+		}
+		if !found { // a member of the deliveries collection: it was queued
+			s = pruned(it.Value)
 		}
 		page = append(page, s)
 		next = store.FormatSeqCursor(it.Seq)
