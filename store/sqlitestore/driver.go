@@ -17,7 +17,8 @@ import (
 )
 
 // Driver is a store.Driver backed by an SQLite database file, in WAL mode
-// with synchronous=FULL (or NORMAL: Options.Sync). It is safe for concurrent use; Close it when done.
+// with synchronous=FULL (or NORMAL: Options.Sync). It is safe for
+// concurrent use; Close it when done.
 //
 // Units of work (Update) are group-committed: one writer goroutine, which
 // OpenDriver starts and Close stops, takes the units that concurrent Update
@@ -195,9 +196,6 @@ func driverOptions(opts *Options) Options {
 	}
 	if o.FileMode == 0 {
 		o.FileMode = defaultFileMode
-	}
-	if o.Sync != SyncNormal {
-		o.Sync = SyncFull
 	}
 	return o
 }

@@ -69,14 +69,15 @@ const (
 	SyncFull Sync = iota
 	// SyncNormal fsyncs the WAL only when it is checkpointed into the
 	// database file: the commits since the last checkpoint (up to about
-	// 1,000 pages, 4 MB, of them) may be lost when the machine crashes or loses power,
-	// activities an inbox had accepted among them. It is GoToSocial's
-	// default for SQLite; fsync is most of the CPU a commit costs on many
-	// file systems (see BENCHMARKS.md).
+	// 1,000 pages, 4 MB, of them) may be lost when the machine crashes or
+	// loses power, activities an inbox had accepted among them. It is
+	// GoToSocial's default for SQLite; fsync is most of the CPU a commit
+	// costs on many file systems (see BENCHMARKS.md).
 	SyncNormal
 )
 
-// pragma is the value of PRAGMA synchronous for s.
+// pragma is the value of PRAGMA synchronous for s: FULL for any Sync but
+// SyncNormal.
 func (s Sync) pragma() string {
 	if s == SyncNormal {
 		return "NORMAL"
