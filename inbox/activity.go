@@ -38,6 +38,26 @@ type Activity struct {
 
 	answers []*actor.Actor // for an Accept or Reject: the local followers it answers, once admitted
 	local   bool           // one of our own, delivered in process (outbox.Options.LocalInbox)
+	// id and actor are ID and Actor as strings, made once by the
+	// constructors (the store keys everything by them); empty in an
+	// Activity made otherwise.
+	id, actor string
+}
+
+// idString returns a.ID as a string.
+func (a *Activity) idString() string {
+	if a.id == "" {
+		return a.ID.String()
+	}
+	return a.id
+}
+
+// actorString returns a.Actor as a string.
+func (a *Activity) actorString() string {
+	if a.actor == "" {
+		return a.Actor.String()
+	}
+	return a.actor
 }
 
 // Vocab returns the activity as a generated vocabulary value, built from
@@ -104,13 +124,14 @@ func newActivity(d *ap.Doc, raw []byte, sig *httpsig.Result, receiver *actor.Act
 		return nil, ap.Errorf(http.StatusBadRequest, "activity must have exactly one actor", nil)
 	}
 	a := actors[0]
-	if sig == nil || sig.Owner != a.String() {
+	as := a.String()
+	if sig == nil || sig.Owner != as {
 		return nil, ap.Errorf(http.StatusForbidden, "signer does not speak for the activity's actor", nil)
 	}
 	if !anonymous && !ap.SameOrigin(id, a) {
 		return nil, ap.Errorf(http.StatusForbidden, "activity id and actor have different origins", nil)
 	}
-	return &Activity{ID: id, Type: d.Type(), Actor: a, Doc: d, Raw: raw, Signature: sig, Receiver: receiver}, nil
+	return &Activity{ID: id, Type: d.Type(), Actor: a, Doc: d, Raw: raw, Signature: sig, Receiver: receiver, id: id.String(), actor: as}, nil
 }
 
 // admit runs the checks that need the store but no network, before the
@@ -131,7 +152,7 @@ func (h *Handler) admit(ctx context.Context, act *Activity) error {
 	if act.Type != "Accept" && act.Type != "Reject" {
 		return nil
 	}
-	if done, err := h.db.HasItem(ctx, processedKey, act.ID.String()); err != nil || done {
+	if done, err := h.db.HasItem(ctx, processedKey, act.idString()); err != nil || done {
 		return err // a repeated delivery of an answer processed before
 	}
 	locals, claimed, err := h.answeredFollows(ctx, h.db, act)

@@ -92,7 +92,7 @@ func (h *Handler) onFollow(ctx context.Context, tx *store.Tx, a *Activity) error
 		return err // not one of ours: nothing to do
 	}
 	if h.opts.ManualApproval {
-		return ignoreExists(tx.AddItem(ctx, FollowRequests(local), a.ID.String()))
+		return ignoreExists(tx.AddItem(ctx, FollowRequests(local), a.idString()))
 	}
 	follow, err := a.Vocab(ctx)
 	if err != nil {
@@ -184,7 +184,7 @@ func (h *Handler) answeredFollows(ctx context.Context, tx store.Store, a *Activi
 			ids, vals = append(ids, nil), append(vals, v)
 		}
 	}
-	answerer := a.Actor.String()
+	answerer := a.actorString()
 	for i, id := range ids {
 		var la *actor.Actor
 		var follows bool
@@ -247,7 +247,7 @@ func (h *Handler) answersStoredFollow(ctx context.Context, tx store.Store, id *u
 // for the follower are the Follow's actor, the owner of the personal inbox
 // and the local actors the answer is addressed to.
 func (h *Handler) answersPendingFollow(ctx context.Context, tx store.Store, a *Activity, follow *ap.Doc) (la *actor.Actor, follows bool, err error) {
-	answerer := a.Actor.String()
+	answerer := a.actorString()
 	if objs := follow.Objects(); len(objs) > 1 || (len(objs) == 1 && objs[0].String() != answerer) {
 		return nil, false, nil // a Follow of someone else: not an answer by this actor
 	}
@@ -303,7 +303,7 @@ func (h *Handler) onAcceptReject(ctx context.Context, tx store.Store, a *Activit
 			return err
 		}
 	}
-	remote := a.Actor.String()
+	remote := a.actorString()
 	for _, local := range locals {
 		if err := ignoreNotFound(tx.DeleteValue(ctx, store.PendingFollowKey(local.IRI().String(), remote))); err != nil {
 			return err
@@ -345,7 +345,7 @@ func undoneActivities(ctx context.Context, tx store.Store, a *Activity) (ids []*
 		if undone[i] == nil {
 			continue
 		}
-		if as := undone[i].Actors(); len(as) != 1 || as[0].String() != a.Actor.String() {
+		if as := undone[i].Actors(); len(as) != 1 || as[0].String() != a.actorString() {
 			return nil, nil, ap.Errorf(http.StatusForbidden, "an actor can only undo its own activities", nil)
 		}
 	}
@@ -366,7 +366,7 @@ func (h *Handler) checkOwnership(ctx context.Context, tx store.Store, a *Activit
 				return err
 			}
 			if a.Type == "Update" {
-				if _, err := ownedForUpdate(ctx, tx, id.String(), a.Actor.String()); err != nil {
+				if _, err := ownedForUpdate(ctx, tx, id.String(), a.actorString()); err != nil {
 					return err
 				}
 			}
@@ -388,10 +388,10 @@ func (h *Handler) checkOwnership(ctx context.Context, tx store.Store, a *Activit
 // checkAuthor refuses an embedded object that names authors other than
 // the activity's actor (an actor updating itself names none).
 func checkAuthor(a *Activity, id *url.URL, v *ap.Doc) error {
-	if v == nil || id.String() == a.Actor.String() {
+	if v == nil || id.String() == a.actorString() {
 		return nil
 	}
-	if authors := v.AttributedTo(); len(authors) > 0 && !containsIRI(authors, a.Actor) {
+	if authors := v.AttributedTo(); len(authors) > 0 && !containsIRI(authors, a.actorString()) {
 		return ap.Errorf(http.StatusForbidden, "object is attributed to someone else", nil)
 	}
 	return nil
@@ -446,18 +446,18 @@ func (h *Handler) onUndo(ctx context.Context, tx store.Store, a *Activity) error
 		case "Follow":
 			var local *actor.Actor
 			if local, err = h.localActor(ctx, objs[0]); err == nil && local != nil {
-				err = ignoreNotFound(tx.RemoveItem(ctx, local.Followers().String(), a.Actor.String()))
+				err = ignoreNotFound(tx.RemoveItem(ctx, local.Followers().String(), a.actorString()))
 				if err == nil {
-					err = ignoreNotFound(tx.RemoveItem(ctx, followedKey(a.Actor.String()), local.IRI().String()))
+					err = ignoreNotFound(tx.RemoveItem(ctx, followedKey(a.actorString()), local.IRI().String()))
 				}
 				if err == nil {
 					err = ignoreNotFound(tx.RemoveItem(ctx, FollowRequests(local), id.String()))
 				}
 			}
 		case "Like":
-			err = ignoreNotFound(tx.RemoveItem(ctx, Likes(objs[0].String()), a.Actor.String()))
+			err = ignoreNotFound(tx.RemoveItem(ctx, Likes(objs[0].String()), a.actorString()))
 		case "Announce":
-			err = ignoreNotFound(tx.RemoveItem(ctx, Shares(objs[0].String()), a.Actor.String()))
+			err = ignoreNotFound(tx.RemoveItem(ctx, Shares(objs[0].String()), a.actorString()))
 		}
 		if err != nil {
 			return err
@@ -485,7 +485,7 @@ func (h *Handler) onCreateUpdate(ctx context.Context, tx store.Store, a *Activit
 			}
 			continue
 		}
-		owner := a.Actor.String()
+		owner := a.actorString()
 		if err := checkAuthor(a, id, v); err != nil {
 			return err
 		}
@@ -529,9 +529,9 @@ func (h *Handler) update(ctx context.Context, tx store.Store, obj *store.Object)
 	return tx.PutObject(ctx, obj)
 }
 
-func containsIRI(list []*url.URL, u *url.URL) bool {
+func containsIRI(list []*url.URL, u string) bool {
 	for _, x := range list {
-		if x.String() == u.String() {
+		if x.String() == u {
 			return true
 		}
 	}
@@ -549,18 +549,25 @@ func (h *Handler) addToTimelines(ctx context.Context, tx store.Store, a *Activit
 	}
 	broadcast := false
 	for _, r := range a.Doc.Recipients() {
-		if ap.IsPublic(r.String()) || r.Path == a.Actor.Path+"/followers" && ap.SameOrigin(r, a.Actor) {
+		if r.Path == a.Actor.Path+"/followers" && ap.SameOrigin(r, a.Actor) {
 			broadcast = true
 			continue
 		}
-		if la, err := h.localActor(ctx, r); err != nil {
-			return err
-		} else if la != nil {
+		if !h.actors.IsLocal(r) {
+			if ap.IsPublic(r.String()) {
+				broadcast = true
+			}
+			continue
+		}
+		la, err := h.actors.ByIRI(ctx, r.String())
+		if err == nil {
 			targets[la.IRI().String()] = true
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
 	}
 	if broadcast {
-		if err := store.EachItem(ctx, tx, localFollowersKey(a.Actor.String()), func(iri string) error {
+		if err := store.EachItem(ctx, tx, localFollowersKey(a.actorString()), func(iri string) error {
 			targets[iri] = true
 			return nil
 		}); err != nil {
@@ -568,7 +575,7 @@ func (h *Handler) addToTimelines(ctx context.Context, tx store.Store, a *Activit
 		}
 	}
 	for iri := range targets {
-		if err := ignoreExists(tx.AddItem(ctx, iri+"/inbox", a.ID.String())); err != nil {
+		if err := ignoreExists(tx.AddItem(ctx, iri+"/inbox", a.idString())); err != nil {
 			return err
 		}
 	}
@@ -588,7 +595,7 @@ func (h *Handler) onReaction(ctx context.Context, tx store.Store, a *Activity, c
 		if !o.Local {
 			continue
 		}
-		if err := ignoreExists(tx.AddItem(ctx, coll(o.IRI), a.Actor.String())); err != nil {
+		if err := ignoreExists(tx.AddItem(ctx, coll(o.IRI), a.actorString())); err != nil {
 			return err
 		}
 	}
@@ -607,8 +614,8 @@ func (h *Handler) onAnnounce(ctx context.Context, tx store.Store, a *Activity) e
 func (h *Handler) onDelete(ctx context.Context, tx store.Store, a *Activity) error {
 	ids, _ := a.Doc.ObjectRefs()
 	for _, id := range ids {
-		if id.String() == a.Actor.String() {
-			if err := h.forgetActor(ctx, tx, a.Actor.String()); err != nil {
+		if id.String() == a.actorString() {
+			if err := h.forgetActor(ctx, tx, a.actorString()); err != nil {
 				return err
 			}
 		}

@@ -262,7 +262,7 @@ func (h *Handler) accept(ctx context.Context, act *Activity) error {
 		return err
 	}
 	key := act.key()
-	rec := &store.Object{IRI: act.ID.String(), Type: act.Type, Actor: act.Actor.String(), Data: act.Raw}
+	rec := &store.Object{IRI: act.idString(), Type: act.Type, Actor: act.actorString(), Data: act.Raw}
 	var job int64 // the ID of the job enqueued, if one was
 	err = h.db.Update(ctx, func(tx *store.Tx) error {
 		job = 0
@@ -307,7 +307,7 @@ func (h *Handler) fileForReceiver(ctx context.Context, tx store.Store, act *Acti
 	if act.Receiver == nil || (act.Type != "Create" && act.Type != "Announce") {
 		return nil
 	}
-	return ignoreExists(tx.AddItem(ctx, act.Receiver.Inbox().String(), act.ID.String()))
+	return ignoreExists(tx.AddItem(ctx, act.Receiver.Inbox().String(), act.idString()))
 }
 
 // keyTemporarilyUnavailable reports whether a verification failed only

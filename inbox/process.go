@@ -32,7 +32,7 @@ type jobPayload struct {
 }
 
 func newJobPayload(a *Activity) jobPayload {
-	p := jobPayload{ID: a.ID.String()}
+	p := jobPayload{ID: a.idString()}
 	if a.Receiver != nil {
 		p.Receiver = a.Receiver.Username
 	}
@@ -48,13 +48,13 @@ func newJobPayload(a *Activity) jobPayload {
 // local receiver processes it once.
 func (a *Activity) key() string {
 	if a.local {
-		k := a.ID.String() + " "
+		k := a.idString() + " "
 		if a.Receiver != nil {
 			k += a.Receiver.IRI().String()
 		}
 		return k
 	}
-	return a.ID.String()
+	return a.idString()
 }
 
 // load rebuilds the Activity a job is about from the store.
@@ -86,7 +86,7 @@ func (h *Handler) load(ctx context.Context, p jobPayload) (*Activity, error) {
 	}
 	sig := &httpsig.Result{KeyID: p.KeyID, Owner: p.Owner, Algorithm: p.Algorithm, Scheme: p.Scheme, Created: p.Signed}
 	return &Activity{ID: id, Type: d.Type(), Actor: acts[0], Doc: d, Raw: o.Data, Signature: sig,
-		Receiver: receiver, local: h.actors.IsLocal(id)}, nil
+		Receiver: receiver, local: h.actors.IsLocal(id), id: id.String(), actor: acts[0].String()}, nil
 }
 
 // processJob is the worker's handler of ProcessKind: it applies the
