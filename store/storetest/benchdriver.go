@@ -47,6 +47,9 @@ const (
 //     (b.SetParallelism; each goroutine writes a collection of its own),
 //     which a driver that group-commits turns into fewer commits.
 //   - JobCycle: a job's life as three units: Enqueue, Claim, Complete.
+//   - FanoutStep: what a fan-out step writes for one delivery, in units of
+//     100 deliveries (an op is one delivery): a job enqueued with a unique
+//     key and its inbox added to the activity's deliveries collection.
 //
 // When open calls ReportCommits for its b, each sub-benchmark also reports
 // commits/op: the driver's commits (for SQLite, fsyncs of the WAL) per op.
@@ -58,6 +61,36 @@ func BenchDriver(b *testing.B, open func(b *testing.B) *store.DB) {
 	b.Run("UnitThreeWrites", func(b *testing.B) { benchUnits(b, open, false) })
 	b.Run("UnitThreeWritesParallel", func(b *testing.B) { benchUnits(b, open, true) })
 	b.Run("JobCycle", func(b *testing.B) { benchJobCycle(b, open) })
+	b.Run("FanoutStep", func(b *testing.B) { benchFanoutStep(b, open) })
+}
+
+// benchFanoutStep: see BenchDriver.
+func benchFanoutStep(b *testing.B, open func(b *testing.B) *store.DB) {
+	const step = 100
+	ctx := b.Context()
+	db := open(b)
+	activity := "https://example.com/users/alice/statuses/1/activity"
+	deliveries := store.DeliveriesCollection(activity)
+	payload := []byte(`{"from":"alice"}`)
+	report := timed(b)
+	for i := 0; i < b.N; i += step {
+		n := min(step, b.N-i)
+		if err := db.Update(ctx, func(tx *store.Tx) error {
+			for k := range n {
+				inbox := fmt.Sprintf("https://h%d.example/users/u%d/inbox", (i+k)%100, i+k)
+				if _, _, err := tx.Enqueue(ctx, "outbox.deliver", payload, &store.EnqueueOptions{UniqueKey: "deliver:" + activity + " " + inbox}); err != nil {
+					return err
+				}
+				if err := tx.AddItem(ctx, deliveries, inbox); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	report()
 }
 
 // commitCounters maps a *testing.B to the commit counter of the store its
