@@ -81,12 +81,13 @@ func testPragmas(t *testing.T, sync Sync, synchronous string) {
 		return check("writer", tx, map[string]string{
 			"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "1234",
 			"synchronous": synchronous, "user_version": strconv.Itoa(schemaVersion), "query_only": "0",
+			"temp_store": "2", // MEMORY
 		})
 	}))
 	must(t, d.View(ctx, func(tx store.DriverTx) error {
 		if err := check("reader", tx, map[string]string{
 			"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "1234",
-			"synchronous": synchronous, "query_only": "1",
+			"synchronous": synchronous, "query_only": "1", "temp_store": "2",
 		}); err != nil {
 			return err
 		}

@@ -159,6 +159,13 @@ func dsn(path string, busy time.Duration, sync Sync, writer bool) string {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous("+sync.pragma()+")")
+	// Temporary files in memory: above all the sub-journal of the
+	// SAVEPOINT each unit of a group commit runs in, which keeps the
+	// first version of every page the unit changes. On disk, that was a
+	// write(2) per page changed, as many as the WAL's own (a fan-out
+	// step's units change hundreds); in memory it is truncated as each
+	// unit ends.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if writer {
 		q.Add("_pragma", "journal_mode(WAL)")
 		// Take the write lock when a transaction begins, not on its first
