@@ -220,3 +220,84 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestCountsWithinUnit: AddItem leaves its count to the end of the unit
+// (one write of collection_counts per collection), so the counts read
+// inside the unit, lowered by RemoveItem inside it and left after a unit
+// that failed must all be what a count of the members says.
+func TestCountsWithinUnit(t *testing.T) {
+	ctx := t.Context()
+	d, err := OpenDriver(ctx, filepath.Join(t.TempDir(), "c.db"), nil)
+	must(t, err)
+	defer d.Close()
+	const a, b = "https://a.example/a", "https://a.example/b"
+	count := func(tx store.DriverTx, c string, want int) {
+		t.Helper()
+		if got, err := tx.CountItems(ctx, c); err != nil || got != want {
+			t.Errorf("CountItems(%s) = %d, %v; want %d", c, got, err, want)
+		}
+	}
+	must(t, d.Update(ctx, func(tx store.DriverTx) error {
+		for i := range 3 {
+			if _, err := tx.AddItem(ctx, a, fmt.Sprint("https://r.example/u", i)); err != nil {
+				return err
+			}
+		}
+		count(tx, a, 3)
+		if _, err := tx.AddItem(ctx, a, "https://r.example/u0"); !errors.Is(err, store.ErrExists) {
+			t.Errorf("AddItem of a member = %v, want ErrExists", err)
+		}
+		if err := tx.RemoveItem(ctx, a, "https://r.example/u1"); err != nil {
+			return err
+		}
+		count(tx, a, 2)
+		for i := range 2 {
+			if _, err := tx.AddItem(ctx, b, fmt.Sprint("https://r.example/u", i)); err != nil {
+				return err
+			}
+		}
+		_, err := tx.AddItem(ctx, a, "https://r.example/u9")
+		return err
+	}))
+	// A unit that fails after adding members leaves no count behind.
+	boom := errors.New("boom")
+	if err := d.Update(ctx, func(tx store.DriverTx) error {
+		if _, err := tx.AddItem(ctx, a, "https://r.example/u10"); err != nil {
+			return err
+		}
+		if _, err := tx.AddItem(ctx, "https://a.example/new", "https://r.example/u10"); err != nil {
+			return err
+		}
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("failing unit: %v", err)
+	}
+	// Removing every member of a collection added in the same unit drops
+	// its row.
+	must(t, d.Update(ctx, func(tx store.DriverTx) error {
+		if _, err := tx.AddItem(ctx, "https://a.example/brief", "x"); err != nil {
+			return err
+		}
+		return tx.RemoveItem(ctx, "https://a.example/brief", "x")
+	}))
+	must(t, d.View(ctx, func(tx store.DriverTx) error {
+		count(tx, a, 3)
+		count(tx, b, 2)
+		count(tx, "https://a.example/new", 0)
+		count(tx, "https://a.example/brief", 0)
+		var bad, rows, colls int
+		if err := tx.(*dtx).scanRow(ctx, `SELECT count(*) FROM (
+			SELECT collection, n FROM collection_counts
+			EXCEPT SELECT collection, count(*) FROM collection_items GROUP BY collection)`, nil, &bad); err != nil {
+			return err
+		}
+		if err := tx.(*dtx).scanRow(ctx, `SELECT (SELECT count(*) FROM collection_counts),
+			(SELECT count(DISTINCT collection) FROM collection_items)`, nil, &rows, &colls); err != nil {
+			return err
+		}
+		if bad != 0 || rows != colls {
+			t.Errorf("%d rows of collection_counts differ from a count of the members; %d rows for %d collections", bad, rows, colls)
+		}
+		return nil
+	}))
+}

@@ -20,6 +20,11 @@ type dtx struct {
 	c     *conn
 	w     *writer // nil for a View
 	ended atomic.Bool
+	// added counts the members AddItem added to each collection and
+	// collection_counts does not hold yet: flushCounts writes them, once
+	// per collection, before the unit ends and before anything in the
+	// unit reads or lowers a count.
+	added map[string]int
 }
 
 var _ store.DriverTx = (*dtx)(nil)
@@ -275,16 +280,46 @@ func (t *dtx) AddItem(ctx context.Context, collection, item string) (int64, erro
 	if !inserted {
 		return 0, fmt.Errorf("sqlitestore: item %q of %q: %w", item, collection, store.ErrExists)
 	}
-	if _, err := t.exec(ctx, `INSERT INTO collection_counts (collection, n) VALUES (?, 1)
-		ON CONFLICT (collection) DO UPDATE SET n = n + 1`, collection); err != nil {
-		return 0, fmt.Errorf("sqlitestore: count %q: %w", collection, err)
+	if t.added == nil {
+		t.added = map[string]int{}
 	}
+	t.added[collection]++
 	return seq, nil
+}
+
+// flushCounts adds to collection_counts what AddItem added to collection
+// in this unit, or to every collection when collection is "". A unit that
+// adds a member per delivery of a fan-out step writes each collection's
+// count once, not once per member.
+func (t *dtx) flushCounts(ctx context.Context, collection string) error {
+	flush := func(c string, n int) error {
+		if _, err := t.exec(ctx, `INSERT INTO collection_counts (collection, n) VALUES (?, ?)
+			ON CONFLICT (collection) DO UPDATE SET n = n + excluded.n`, c, n); err != nil {
+			return fmt.Errorf("sqlitestore: count %q: %w", c, err)
+		}
+		delete(t.added, c)
+		return nil
+	}
+	if collection != "" {
+		if n := t.added[collection]; n > 0 {
+			return flush(collection, n)
+		}
+		return nil
+	}
+	for c, n := range t.added {
+		if err := flush(c, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *dtx) RemoveItem(ctx context.Context, collection, item string) error {
 	ctx, err := t.check(ctx, true)
 	if err != nil {
+		return err
+	}
+	if err := t.flushCounts(ctx, collection); err != nil {
 		return err
 	}
 	n, err := affected(t.exec(ctx, `DELETE FROM collection_items WHERE collection = ? AND item = ?`, collection, item))
@@ -327,6 +362,9 @@ func (t *dtx) HasItem(ctx context.Context, collection, item string) (bool, error
 func (t *dtx) CountItems(ctx context.Context, collection string) (int, error) {
 	ctx, err := t.check(ctx, false)
 	if err != nil {
+		return 0, err
+	}
+	if err := t.flushCounts(ctx, collection); err != nil {
 		return 0, err
 	}
 	var n int

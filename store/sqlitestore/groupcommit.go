@@ -281,6 +281,10 @@ func (u *unit) run() error {
 		}
 	}()
 	err := u.fn(u.tx)
+	if err == nil {
+		// The counts of the members fn added, before the unit ends.
+		err = u.tx.flushCounts(context.Background(), "")
+	}
 	returned = true
 	u.tx.ended.Store(true)
 	u.ran <- err
