@@ -32,12 +32,15 @@
 // both ways. CountItems reads one row of collection_counts (schema version
 // 4), which AddItem and RemoveItem keep in the same unit as every add and
 // remove (schema version 5; triggers did it before): O(1), whatever the
-// collection's size.
+// collection's size. AddItem's counts are written once per collection when
+// the unit ends (or before the unit counts or removes members of it), so
+// that a unit adding a member per delivery writes a count once.
 //
 // Write statements avoid what makes SQLite open a statement journal
 // (RETURNING, triggers): inside a unit of a group commit, a SAVEPOINT,
-// a statement journal writes every page the statement touches to the
-// sub-journal file.
+// a statement journal copies every page the statement touches to the
+// sub-journal. Temporary files, the sub-journal included, are kept in
+// memory (PRAGMA temp_store = MEMORY).
 //
 // # Values
 //
