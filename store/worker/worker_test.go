@@ -805,18 +805,27 @@ func TestShutdownCancelsAndReleases(t *testing.T) {
 	})
 }
 
+// startIdle starts a worker with opts whose "job" handler sends each job's
+// ID on ran, and returns once its first claim (of nothing) is made: the
+// worker is idle, waiting for its poll interval or a Notify.
+func startIdle(t *testing.T, db *store.DB, opts *worker.Options) (w *worker.Worker, ran chan int64) {
+	t.Helper()
+	ran = make(chan int64, 2)
+	w = worker.New(db, opts)
+	w.Handle("job", func(ctx context.Context, j *store.Job) error {
+		ran <- j.ID
+		return nil
+	})
+	start(t, w)
+	waitFor(t, 2*time.Second, "the first claim", func() bool { return w.Stats().ClaimCalls == 1 })
+	return w, ran
+}
+
 // An idle worker waits for its poll interval (a minute here) but Notify
 // makes it claim at once.
 func TestNotifyWakesIdleWorker(t *testing.T) {
 	eachStore(t, func(t *testing.T, db *store.DB) {
-		ran := make(chan int64, 2)
-		w := worker.New(db, &worker.Options{PollInterval: time.Minute, Logger: quiet})
-		w.Handle("job", func(ctx context.Context, j *store.Job) error {
-			ran <- j.ID
-			return nil
-		})
-		start(t, w)
-		waitFor(t, 2*time.Second, "the first claim", func() bool { return w.Stats().ClaimCalls == 1 })
+		w, ran := startIdle(t, db, &worker.Options{PollInterval: time.Minute, Logger: quiet})
 
 		quietID := enqueue(t, db, "job", "")
 		select {
@@ -1116,14 +1125,7 @@ func TestNotifyDelay(t *testing.T) {
 			claims int64 // for the two jobs
 		}{{"gathers", 300 * time.Millisecond, 1}, {"none", -1, 2}} {
 			t.Run(c.name, func(t *testing.T) {
-				ran := make(chan int64, 2)
-				w := worker.New(db, &worker.Options{PollInterval: time.Minute, NotifyDelay: c.delay, Logger: quiet})
-				w.Handle("job", func(ctx context.Context, j *store.Job) error {
-					ran <- j.ID
-					return nil
-				})
-				start(t, w)
-				waitFor(t, 2*time.Second, "the first claim", func() bool { return w.Stats().ClaimCalls == 1 })
+				w, ran := startIdle(t, db, &worker.Options{PollInterval: time.Minute, NotifyDelay: c.delay, Logger: quiet})
 				first := enqueue(t, db, "job", "")
 				t0 := time.Now()
 				w.Notify()
