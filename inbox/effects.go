@@ -549,21 +549,14 @@ func (h *Handler) addToTimelines(ctx context.Context, tx store.Store, a *Activit
 	}
 	broadcast := false
 	for _, r := range a.Doc.Recipients() {
-		if r.Path == a.Actor.Path+"/followers" && ap.SameOrigin(r, a.Actor) {
+		if ap.IsPublic(r.String()) || r.Path == a.Actor.Path+"/followers" && ap.SameOrigin(r, a.Actor) {
 			broadcast = true
 			continue
 		}
-		if !h.actors.IsLocal(r) {
-			if ap.IsPublic(r.String()) {
-				broadcast = true
-			}
-			continue
-		}
-		la, err := h.actors.ByIRI(ctx, r.String())
-		if err == nil {
-			targets[la.IRI().String()] = true
-		} else if !errors.Is(err, store.ErrNotFound) {
+		if la, err := h.localActor(ctx, r); err != nil {
 			return err
+		} else if la != nil {
+			targets[la.IRI().String()] = true
 		}
 	}
 	if broadcast {
