@@ -50,10 +50,16 @@
 //
 // # Claiming
 //
-// The worker claims, in one unit, up to as many jobs as it has free slots;
-// after a full batch it claims again at once while slots are free, and
-// otherwise waits for Options.PollInterval, for Notify, or for the due time
-// of a job it retried or snoozed within that interval. Woken by Notify, it
+// The worker claims, in one unit, up to as many jobs as it has free slots
+// plus Options.Prefetch (half of Concurrency by default): the jobs beyond
+// its free slots wait, claimed and leased to it, for a handler to return,
+// which takes the next one at once instead of waiting for a claim. A
+// waiting job whose lease is half gone is put back rather than run, and
+// Shutdown puts the waiting jobs back. After a full batch it claims again
+// at once (under a backlog, once it has room for half of what it may hold,
+// or after 2 ms), and otherwise waits for Options.PollInterval, for
+// Notify, or for the due time of a job it retried or snoozed within that
+// interval. Woken by Notify, it
 // waits Options.NotifyDelay (1 ms) before it claims, so that the jobs of a
 // trickle are claimed together. A failing store is logged and tried again
 // after the poll interval. An idle worker costs one small unit of work per

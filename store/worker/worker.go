@@ -44,6 +44,15 @@ type Options struct {
 	// Concurrency is how many jobs run at once, over all kinds. Zero means
 	// DefaultConcurrency.
 	Concurrency int
+	// Prefetch is how many jobs beyond Concurrency the worker may hold
+	// claimed, waiting for a handler to return: under a backlog a handler
+	// that returns takes the next job at once instead of waiting for a
+	// claim, and each claim (a unit of work, a commit) takes more jobs. A
+	// job that waited half its lease is put back instead of run (due at
+	// once, the attempt not counted); Shutdown puts the waiting jobs back.
+	// Zero means half of Concurrency; a negative Prefetch claims only for
+	// free handlers.
+	Prefetch int
 	// Lease is the lease of each claim: while it holds, no other worker
 	// gets the job. The worker renews it (store.DB.ExtendLease) every half
 	// lease while the handler runs; when a renewal reports
@@ -116,6 +125,7 @@ type Stats struct {
 	// runs again when its lease ends, unless another claimer has it.
 	Dropped int64
 	Running int64 // handlers running now
+	Waiting int64 // jobs claimed ahead, waiting for a handler (Options.Prefetch)
 	Pruned  int64 // finished jobs deleted past Options.Retention
 }
 
@@ -138,6 +148,7 @@ var (
 type Worker struct {
 	db          *store.DB
 	concurrency int
+	prefetch    int
 	lease       time.Duration
 	poll        time.Duration
 	maxAttempts int
@@ -161,14 +172,22 @@ type Worker struct {
 	hard     atomic.Bool   // Shutdown ran out of time: release unfinished jobs
 	wake     chan struct{} // Notify
 	resched  chan struct{} // an earlier wake time was set
-	slotFree chan struct{} // a handler returned its slot
+	slotFree chan struct{} // a handler returned, or took a waiting job
 	tasks    chan task     // to an idle runner (see dispatch)
 	// completions go to the completer of the Run in progress (see
 	// complete.go); set and cleared by Run, read by its handler
 	// goroutines only.
 	completions chan completion
-	slots       chan struct{} // a token per running handler
 	wg          sync.WaitGroup
+
+	// qmu guards the handlers' slots: the active ones (a handler runs, or
+	// its runner is about to take a waiting job) and the jobs claimed
+	// ahead for them. A runner whose handler returned takes the next
+	// waiting job, and the loop queues a job only when every slot is
+	// active, so that no job waits while a slot is free.
+	qmu     sync.Mutex
+	active  int
+	waiting []task
 
 	soonMu  sync.Mutex
 	wakeups []time.Time // sorted due times this worker set within the poll interval
@@ -189,6 +208,7 @@ func New(db *store.DB, opts *Options) *Worker {
 	w := &Worker{
 		db:          db,
 		concurrency: o.Concurrency,
+		prefetch:    o.Prefetch,
 		lease:       o.Lease,
 		poll:        o.PollInterval,
 		maxAttempts: o.MaxAttempts,
@@ -207,6 +227,12 @@ func New(db *store.DB, opts *Options) *Worker {
 	}
 	if w.concurrency <= 0 {
 		w.concurrency = DefaultConcurrency
+	}
+	switch {
+	case w.prefetch == 0:
+		w.prefetch = w.concurrency / 2
+	case w.prefetch < 0:
+		w.prefetch = 0
 	}
 	if w.lease <= 0 {
 		w.lease = DefaultLease
@@ -232,7 +258,6 @@ func New(db *store.DB, opts *Options) *Worker {
 	if w.log == nil {
 		w.log = slog.Default()
 	}
-	w.slots = make(chan struct{}, w.concurrency)
 	return w
 }
 
@@ -287,7 +312,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.running, w.runDone, w.cancelHandlers = true, done, cancel
 	w.mu.Unlock()
 
-	w.log.DebugContext(ctx, "worker: running", "kinds", w.kinds, "concurrency", w.concurrency)
+	w.log.DebugContext(ctx, "worker: running", "kinds", w.kinds, "concurrency", w.concurrency, "prefetch", w.prefetch)
 	completions, completed := make(chan completion, w.concurrency), make(chan struct{})
 	w.completions = completions
 	go w.completer(ctx, completions, completed)
@@ -295,6 +320,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	go w.pruner(ctx, pruned)
 	w.loop(ctx, hctx)
 	w.wg.Wait()
+	w.putBackWaiting(ctx)
 	<-pruned
 	// Every handler returned: record the completions still waiting.
 	w.completions = nil
@@ -386,6 +412,7 @@ func (w *Worker) Stats() Stats {
 		Released:    c.released.Load(),
 		Dropped:     c.dropped.Load(),
 		Running:     c.running.Load(),
+		Waiting:     int64(w.waitingLen()),
 		Pruned:      c.pruned.Load(),
 	}
 }
@@ -408,10 +435,12 @@ func (w *Worker) stopping(ctx context.Context) bool {
 func (w *Worker) loop(ctx, hctx context.Context) {
 	timer := time.NewTimer(w.poll)
 	defer timer.Stop()
+	var starting []task // start's buffer
+	capacity := w.concurrency + w.prefetch
 	backlog := false // the last claim was full: more jobs are due
 	for !w.stopping(ctx) {
-		free := w.concurrency - len(w.slots)
-		if free <= 0 {
+		room := capacity - w.held()
+		if room <= 0 {
 			select {
 			case <-w.slotFree:
 			case <-w.stop:
@@ -421,16 +450,16 @@ func (w *Worker) loop(ctx, hctx context.Context) {
 			}
 			continue
 		}
-		if backlog && free < (w.concurrency+1)/2 {
+		if backlog && room < (capacity+1)/2 {
 			// Under a backlog every returned slot would cost a claim (a
 			// unit of work, a commit) of one job: wait a little for more
-			// slots, so that one claim fills several.
-			if !w.coalesce(ctx, timer) {
+			// room, so that one claim fills several.
+			if !w.coalesce(ctx, timer, capacity) {
 				return
 			}
-			free = w.concurrency - len(w.slots)
+			room = capacity - w.held()
 		}
-		n := min(free, store.MaxPageLimit)
+		n := min(room, store.MaxPageLimit)
 		w.clearDue(w.now())
 		w.stats.claimCalls.Add(1)
 		jobs, err := w.db.Claim(ctx, w.kinds, n, w.lease)
@@ -455,17 +484,7 @@ func (w *Worker) loop(ctx, hctx context.Context) {
 			w.putBack(ctx, jobs)
 			return
 		}
-		for _, j := range jobs {
-			h := w.handlers[j.Kind]
-			if h == nil { // a driver that returned a kind not asked for
-				w.log.ErrorContext(ctx, "worker: claimed a job of a kind without a handler; putting it back", "job", j.ID, "kind", j.Kind)
-				w.putBack(ctx, []*store.Job{j})
-				continue
-			}
-			w.slots <- struct{}{} // never blocks: only this loop takes slots, and len(jobs) <= free
-			w.stats.running.Add(1)
-			w.dispatch(ctx, hctx, task{h, j})
-		}
+		starting = w.start(ctx, hctx, jobs, starting[:0])
 		if backlog = len(jobs) == n; backlog {
 			continue // a full batch: more may be due
 		}
@@ -475,15 +494,120 @@ func (w *Worker) loop(ctx, hctx context.Context) {
 	}
 }
 
+// start hands claimed jobs to runners while slots are free and queues the
+// rest for the runners to take as their handlers return. buf is a buffer
+// for the jobs started; start returns it.
+func (w *Worker) start(ctx, hctx context.Context, jobs []*store.Job, buf []task) []task {
+	w.qmu.Lock()
+	for _, j := range jobs {
+		h := w.handlers[j.Kind]
+		if h == nil {
+			continue // put back below
+		}
+		if w.active < w.concurrency {
+			w.active++
+			buf = append(buf, task{h, j})
+		} else {
+			w.waiting = append(w.waiting, task{h, j})
+		}
+	}
+	w.qmu.Unlock()
+	w.stats.running.Add(int64(len(buf)))
+	for i, t := range buf {
+		w.dispatch(ctx, hctx, t)
+		buf[i] = task{}
+	}
+	for _, j := range jobs {
+		if w.handlers[j.Kind] == nil { // a driver that returned a kind not asked for
+			w.log.ErrorContext(ctx, "worker: claimed a job of a kind without a handler; putting it back", "job", j.ID, "kind", j.Kind)
+			w.putBack(ctx, []*store.Job{j})
+		}
+	}
+	return buf
+}
+
+// held is how many jobs the worker holds: running, or claimed and
+// waiting for a slot.
+func (w *Worker) held() int {
+	w.qmu.Lock()
+	defer w.qmu.Unlock()
+	return w.active + len(w.waiting)
+}
+
+func (w *Worker) waitingLen() int {
+	w.qmu.Lock()
+	defer w.qmu.Unlock()
+	return len(w.waiting)
+}
+
+// next gives the runner whose handler returned the next waiting job, or,
+// when none waits or the worker is stopping, frees its slot. A job that
+// waited half its lease is put back instead: another worker may claim it
+// before it could finish.
+func (w *Worker) next(ctx context.Context) (task, bool) {
+	for {
+		w.qmu.Lock()
+		if len(w.waiting) == 0 || w.stopping(ctx) {
+			w.qmu.Unlock()
+			w.freeSlot()
+			return task{}, false
+		}
+		t := w.waiting[0]
+		w.waiting[0] = task{}
+		w.waiting = w.waiting[1:]
+		w.qmu.Unlock()
+		w.signalRoom()
+		if t.j.LeaseUntil.Sub(w.now()) >= w.lease/2 {
+			return t, true
+		}
+		w.release(ctx, w.jobLog(t.j), t.j)
+	}
+}
+
+// freeSlot returns the slot of a runner whose handler returned.
+func (w *Worker) freeSlot() {
+	w.qmu.Lock()
+	w.active--
+	w.qmu.Unlock()
+	w.stats.running.Add(-1)
+	w.signalRoom()
+}
+
+// signalRoom tells the loop that the worker holds one job fewer.
+func (w *Worker) signalRoom() {
+	select {
+	case w.slotFree <- struct{}{}:
+	default:
+	}
+}
+
+// putBackWaiting, once every runner has returned, puts back the jobs
+// still waiting for a slot; when ctx ended (the worker stops as a process
+// that dies) they are left to their leases, as running jobs are.
+func (w *Worker) putBackWaiting(ctx context.Context) {
+	w.qmu.Lock()
+	ts := w.waiting
+	w.waiting = nil
+	w.qmu.Unlock()
+	if ctx.Err() != nil {
+		w.stats.dropped.Add(int64(len(ts)))
+		return
+	}
+	for _, t := range ts {
+		w.release(ctx, w.jobLog(t.j), t.j)
+	}
+}
+
 // claimCoalesce bounds how long the worker, under a backlog, waits for
-// half its slots to be free before it claims for the free ones.
+// room for half the jobs it may hold before it claims for what room
+// there is.
 const claimCoalesce = 2 * time.Millisecond
 
-// coalesce waits until half the slots are free or claimCoalesce has
-// passed. It reports false when the worker is stopping.
-func (w *Worker) coalesce(ctx context.Context, timer *time.Timer) bool {
+// coalesce waits until the worker holds at most half of capacity jobs or
+// claimCoalesce has passed. It reports false when the worker is stopping.
+func (w *Worker) coalesce(ctx context.Context, timer *time.Timer, capacity int) bool {
 	timer.Reset(claimCoalesce)
-	for w.concurrency-len(w.slots) < (w.concurrency+1)/2 {
+	for capacity-w.held() < (capacity+1)/2 {
 		select {
 		case <-w.slotFree:
 		case <-timer.C:
@@ -626,14 +750,27 @@ func (w *Worker) dispatch(ctx, hctx context.Context, t task) {
 	}
 }
 
+// runner runs t, and the jobs given to it after, each holding a slot.
 func (w *Worker) runner(ctx, hctx context.Context, t task) {
 	idle := time.NewTimer(runnerIdle)
 	defer idle.Stop()
+	holding := true
+	defer func() {
+		if holding { // the handler ended the goroutine (runtime.Goexit)
+			w.freeSlot()
+		}
+	}()
 	for {
 		w.work(ctx, hctx, t.h, t.j)
+		var ok bool
+		if t, ok = w.next(ctx); ok {
+			continue
+		}
+		holding = false
 		idle.Reset(runnerIdle)
 		select {
 		case t = <-w.tasks:
+			holding = true
 		case <-idle.C:
 			return
 		case <-w.stop:
@@ -644,16 +781,8 @@ func (w *Worker) runner(ctx, hctx context.Context, t task) {
 	}
 }
 
-// work runs one claimed job, holding a slot.
+// work runs one claimed job.
 func (w *Worker) work(ctx, hctx context.Context, h Handler, j *store.Job) {
-	defer func() {
-		w.stats.running.Add(-1)
-		<-w.slots
-		select {
-		case w.slotFree <- struct{}{}:
-		default:
-		}
-	}()
 	log := w.jobLog(j)
 	jctx, cancel := context.WithCancelCause(hctx)
 	defer cancel(nil)
