@@ -142,6 +142,55 @@ func TestShutdownPutsBackPrefetchedJobs(t *testing.T) {
 	})
 }
 
+// When one of the prefetched jobs is no longer the worker's (its lease was
+// lost) as Shutdown puts them back, the others still go back: one unit
+// for all fails, then each job is put back on its own.
+func TestShutdownPutsBackPrefetchedJobsOneLost(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		const prefetch = 3
+		w := worker.New(db, &worker.Options{Concurrency: 1, Prefetch: prefetch, PollInterval: time.Minute, Logger: quiet})
+		g := newGated()
+		w.Handle("job", g.handle)
+		enqueue(t, db, "job", "")
+		var waiting []int64
+		for range prefetch {
+			waiting = append(waiting, enqueue(t, db, "job", ""))
+		}
+		r := start(t, w)
+		waitFor(t, 5*time.Second, "one handler running, the rest prefetched", func() bool {
+			s := w.Stats()
+			return s.Running == 1 && s.Waiting == prefetch
+		})
+		// Another process finishes the attempt of the second prefetched
+		// job (as if its lease had ended and it had been claimed and run).
+		lost := getJob(t, db, waiting[1])
+		if err := db.Complete(context.Background(), lost); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		close(g.gate)
+		if err := w.Shutdown(ctx); err != nil {
+			t.Fatalf("Shutdown = %v", err)
+		}
+		if err := r.wait(t, time.Second); err != nil {
+			t.Errorf("Run after Shutdown = %v, want nil", err)
+		}
+		for i, id := range waiting {
+			want := store.JobAvailable
+			if i == 1 {
+				want = store.JobCompleted
+			}
+			if j := getJob(t, db, id); j.State != want {
+				t.Errorf("prefetched job %d after Shutdown: %s, want %s", id, j.State, want)
+			}
+		}
+		if s := w.Stats(); s.Released != prefetch-1 || s.Dropped != 1 {
+			t.Errorf("stats %+v, want %d released, 1 dropped", s, prefetch-1)
+		}
+	})
+}
+
 // testClock is a clock the test moves.
 type testClock struct {
 	mu  sync.Mutex

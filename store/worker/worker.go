@@ -593,9 +593,11 @@ func (w *Worker) putBackWaiting(ctx context.Context) {
 		w.stats.dropped.Add(int64(len(ts)))
 		return
 	}
-	for _, t := range ts {
-		w.release(ctx, w.jobLog(t.j), t.j)
+	jobs := make([]*store.Job, len(ts))
+	for i, t := range ts {
+		jobs[i] = t.j
 	}
+	w.putBack(ctx, jobs)
 }
 
 // claimCoalesce bounds how long the worker, under a backlog, waits for
@@ -716,7 +718,28 @@ func (w *Worker) clearDue(t time.Time) {
 
 // putBack releases jobs claimed but not run: due at once, the attempt not
 // counted.
+// putBack puts jobs back unfinished, due now, in one unit of work (one
+// commit for all); when that unit fails (a job among them whose lease
+// another claimer holds now, a store error), each job on its own, so that
+// the others still go back.
 func (w *Worker) putBack(ctx context.Context, jobs []*store.Job) {
+	if len(jobs) > 1 {
+		now := w.now()
+		err := w.db.Update(ctx, func(tx *store.Tx) error {
+			for _, j := range jobs {
+				if err := tx.Snooze(ctx, j, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			w.stats.released.Add(int64(len(jobs)))
+			w.log.DebugContext(ctx, "worker: jobs put back unfinished", "jobs", len(jobs))
+			return
+		}
+		w.log.DebugContext(ctx, "worker: putting jobs back together failed; one by one", "jobs", len(jobs), "err", err)
+	}
 	for _, j := range jobs {
 		w.release(ctx, w.jobLog(j), j)
 	}
