@@ -95,22 +95,31 @@ func TestPrefetchHoldsJobsForBusyHandlers(t *testing.T) {
 // Shutdown lets the running handlers finish and puts the prefetched jobs
 // back, available at once with the attempt not counted, for another
 // worker to take.
+// startPrefetched runs a worker of one handler (g, gated) and prefetch
+// more jobs over db, with 1+prefetch jobs queued, and waits until the
+// first job runs and the others wait, claimed ahead. It returns the IDs
+// of the first and of the waiting jobs.
+func startPrefetched(t *testing.T, db *store.DB, prefetch int) (w *worker.Worker, g *gated, r *running, first int64, waiting []int64) {
+	t.Helper()
+	w = worker.New(db, &worker.Options{Concurrency: 1, Prefetch: prefetch, PollInterval: time.Minute, Logger: quiet})
+	g = newGated()
+	w.Handle("job", g.handle)
+	first = enqueue(t, db, "job", "")
+	for range prefetch {
+		waiting = append(waiting, enqueue(t, db, "job", ""))
+	}
+	r = start(t, w)
+	waitFor(t, 5*time.Second, "one handler running, the rest prefetched", func() bool {
+		s := w.Stats()
+		return s.Running == 1 && s.Waiting == int64(prefetch)
+	})
+	return w, g, r, first, waiting
+}
+
 func TestShutdownPutsBackPrefetchedJobs(t *testing.T) {
 	eachStore(t, func(t *testing.T, db *store.DB) {
 		const prefetch = 3
-		w := worker.New(db, &worker.Options{Concurrency: 1, Prefetch: prefetch, PollInterval: time.Minute, Logger: quiet})
-		g := newGated()
-		w.Handle("job", g.handle)
-		first := enqueue(t, db, "job", "")
-		var waiting []int64
-		for range prefetch {
-			waiting = append(waiting, enqueue(t, db, "job", ""))
-		}
-		r := start(t, w)
-		waitFor(t, 5*time.Second, "one handler running, the rest prefetched", func() bool {
-			s := w.Stats()
-			return s.Running == 1 && s.Waiting == prefetch
-		})
+		w, g, r, first, waiting := startPrefetched(t, db, prefetch)
 		shut := make(chan error, 1)
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -148,19 +157,7 @@ func TestShutdownPutsBackPrefetchedJobs(t *testing.T) {
 func TestShutdownPutsBackPrefetchedJobsOneLost(t *testing.T) {
 	eachStore(t, func(t *testing.T, db *store.DB) {
 		const prefetch = 3
-		w := worker.New(db, &worker.Options{Concurrency: 1, Prefetch: prefetch, PollInterval: time.Minute, Logger: quiet})
-		g := newGated()
-		w.Handle("job", g.handle)
-		enqueue(t, db, "job", "")
-		var waiting []int64
-		for range prefetch {
-			waiting = append(waiting, enqueue(t, db, "job", ""))
-		}
-		r := start(t, w)
-		waitFor(t, 5*time.Second, "one handler running, the rest prefetched", func() bool {
-			s := w.Stats()
-			return s.Running == 1 && s.Waiting == prefetch
-		})
+		w, g, r, _, waiting := startPrefetched(t, db, prefetch)
 		// Another process finishes the attempt of the second prefetched
 		// job (as if its lease had ended and it had been claimed and run).
 		lost := getJob(t, db, waiting[1])
