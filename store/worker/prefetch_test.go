@@ -92,9 +92,6 @@ func TestPrefetchHoldsJobsForBusyHandlers(t *testing.T) {
 	})
 }
 
-// Shutdown lets the running handlers finish and puts the prefetched jobs
-// back, available at once with the attempt not counted, for another
-// worker to take.
 // startPrefetched runs a worker of one handler (g, gated) and prefetch
 // more jobs over db, with 1+prefetch jobs queued, and waits until the
 // first job runs and the others wait, claimed ahead. It returns the IDs
@@ -116,6 +113,9 @@ func startPrefetched(t *testing.T, db *store.DB, prefetch int) (w *worker.Worker
 	return w, g, r, first, waiting
 }
 
+// Shutdown lets the running handlers finish and puts the prefetched jobs
+// back, available at once with the attempt not counted, for another
+// worker to take.
 func TestShutdownPutsBackPrefetchedJobs(t *testing.T) {
 	eachStore(t, func(t *testing.T, db *store.DB) {
 		const prefetch = 3

@@ -131,7 +131,7 @@ type Stats struct {
 
 type counters struct {
 	claimCalls, claimErrors, claimed, completed, finished, retried,
-	snoozed, discarded, panicked, released, dropped, running, pruned atomic.Int64
+	snoozed, discarded, panicked, released, dropped, pruned atomic.Int64
 }
 
 // Errors of Run.
@@ -399,6 +399,9 @@ func (w *Worker) MaxAttempts() int { return w.maxAttempts }
 // Stats returns the worker's counters.
 func (w *Worker) Stats() Stats {
 	c := &w.stats
+	w.qmu.Lock()
+	running, waiting := w.active, len(w.waiting)
+	w.qmu.Unlock()
 	return Stats{
 		ClaimCalls:  c.claimCalls.Load(),
 		ClaimErrors: c.claimErrors.Load(),
@@ -411,8 +414,8 @@ func (w *Worker) Stats() Stats {
 		Panicked:    c.panicked.Load(),
 		Released:    c.released.Load(),
 		Dropped:     c.dropped.Load(),
-		Running:     c.running.Load(),
-		Waiting:     int64(w.waitingLen()),
+		Running:     int64(running),
+		Waiting:     int64(waiting),
 		Pruned:      c.pruned.Load(),
 	}
 }
@@ -498,11 +501,13 @@ func (w *Worker) loop(ctx, hctx context.Context) {
 // rest for the runners to take as their handlers return. buf is a buffer
 // for the jobs started; start returns it.
 func (w *Worker) start(ctx, hctx context.Context, jobs []*store.Job, buf []task) []task {
+	var unknown []*store.Job // of a kind without a handler
 	w.qmu.Lock()
 	for _, j := range jobs {
 		h := w.handlers[j.Kind]
 		if h == nil {
-			continue // put back below
+			unknown = append(unknown, j)
+			continue
 		}
 		if w.active < w.concurrency {
 			w.active++
@@ -512,16 +517,15 @@ func (w *Worker) start(ctx, hctx context.Context, jobs []*store.Job, buf []task)
 		}
 	}
 	w.qmu.Unlock()
-	w.stats.running.Add(int64(len(buf)))
 	for i, t := range buf {
 		w.dispatch(ctx, hctx, t)
 		buf[i] = task{}
 	}
-	for _, j := range jobs {
-		if w.handlers[j.Kind] == nil { // a driver that returned a kind not asked for
+	if len(unknown) > 0 { // a driver that returned a kind not asked for
+		for _, j := range unknown {
 			w.log.ErrorContext(ctx, "worker: claimed a job of a kind without a handler; putting it back", "job", j.ID, "kind", j.Kind)
-			w.putBack(ctx, []*store.Job{j})
 		}
+		w.putBack(ctx, unknown)
 	}
 	return buf
 }
@@ -532,12 +536,6 @@ func (w *Worker) held() int {
 	w.qmu.Lock()
 	defer w.qmu.Unlock()
 	return w.active + len(w.waiting)
-}
-
-func (w *Worker) waitingLen() int {
-	w.qmu.Lock()
-	defer w.qmu.Unlock()
-	return len(w.waiting)
 }
 
 // next gives the runner whose handler returned the next waiting job, or,
@@ -569,7 +567,6 @@ func (w *Worker) freeSlot() {
 	w.qmu.Lock()
 	w.active--
 	w.qmu.Unlock()
-	w.stats.running.Add(-1)
 	w.signalRoom()
 }
 
@@ -716,12 +713,10 @@ func (w *Worker) clearDue(t time.Time) {
 	w.soonMu.Unlock()
 }
 
-// putBack releases jobs claimed but not run: due at once, the attempt not
-// counted.
-// putBack puts jobs back unfinished, due now, in one unit of work (one
-// commit for all); when that unit fails (a job among them whose lease
-// another claimer holds now, a store error), each job on its own, so that
-// the others still go back.
+// putBack puts jobs claimed but not run back, due now (the attempt not
+// counted), in one unit of work (one commit for all); when that unit
+// fails (a job among them whose lease another claimer holds now, a store
+// error), each job on its own, so that the others still go back.
 func (w *Worker) putBack(ctx context.Context, jobs []*store.Job) {
 	if len(jobs) > 1 {
 		now := w.now()
