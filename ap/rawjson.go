@@ -128,8 +128,11 @@ func (d *Doc) EmbeddedJSON(o *Doc) ([]byte, bool) {
 	if d.raw == nil || o == nil || o.raw == nil || len(o.over) > 0 || len(o.raw) == 0 || o.raw[0] != '{' {
 		return nil, false
 	}
-	_, own := o.spans["@context"]
-	return prependContext(o.raw, d.spans["@context"], own), true
+	var context []byte
+	if c := d.members.find("@context"); c != nil {
+		context = c.raw
+	}
+	return prependContext(o.raw, context, o.has("@context")), true
 }
 
 // prependContext returns a copy of the JSON object obj, with context (an

@@ -40,15 +40,14 @@ type Doc struct {
 	// value (a tag, say); nil for one read from bytes.
 	m map[string]any
 
-	// Of a Doc read from bytes: the bytes, where each member is in them
-	// (the last of members given twice, as encoding/json reads them), the
-	// members decoded so far, and those ReferObjects replaced.
-	raw   []byte
-	spans map[string][]byte
-	top   bool // a whole document, not an embedded object
-	mu    sync.Mutex
-	vals  map[string]any
-	over  map[string]bool
+	// Of a Doc read from bytes: the bytes, its members (where each is in
+	// them and, once read, its value; see member), and those ReferObjects
+	// replaced.
+	raw     []byte
+	members members
+	top     bool // a whole document, not an embedded object
+	mu      sync.Mutex
+	over    map[string]bool
 	// The IRIs read so far, parsed (see iri).
 	parsed map[string]*url.URL
 
@@ -66,7 +65,8 @@ func Decode(data []byte) (*Doc, error) {
 		return nil, Errorf(http.StatusRequestEntityTooLarge, "document too large",
 			fmt.Errorf("%d bytes exceeds the %d byte limit", len(data), MaxDocumentBytes))
 	}
-	d := &Doc{raw: data, spans: make(map[string][]byte, 24), top: true}
+	d := &Doc{raw: data, top: true}
+	d.members.sizeFor(min(len(data), 16*80)) // an activity's own members are few
 	switch scanDocument(data, MaxDepth, d.addSpan) {
 	case scanEmpty:
 		return nil, Errorf(http.StatusBadRequest, "empty document", nil)
@@ -88,14 +88,13 @@ func Decode(data []byte) (*Doc, error) {
 	if err := checkType(d.get("type")); err != nil {
 		return nil, err
 	}
-	if _, ok := d.spans["id"]; ok {
+	if d.has("id") {
 		id := d.get("id")
 		if err := checkID(id); err != nil {
 			return nil, err
 		}
 		if id == nil {
-			delete(d.spans, "id")
-			delete(d.vals, "id")
+			d.members.remove("id")
 		}
 	}
 	return d, nil
@@ -104,7 +103,8 @@ func Decode(data []byte) (*Doc, error) {
 // lazyDoc is the Doc of the JSON object data (valid JSON), its members
 // found but not decoded; nil when data is not an object.
 func lazyDoc(data []byte) *Doc {
-	d := &Doc{raw: data, spans: map[string][]byte{}}
+	d := &Doc{raw: data}
+	d.members.sizeFor(len(data))
 	if !eachMember(data, d.addSpan) {
 		return nil
 	}
@@ -114,9 +114,9 @@ func lazyDoc(data []byte) *Doc {
 // addSpan records where the member with the JSON string token key is.
 func (d *Doc) addSpan(key, value []byte) {
 	if k, ok := commonKeys[string(key)]; ok {
-		d.spans[k] = value // no new string for the usual names
+		d.members.add(k, value) // no new string for the usual names
 	} else if k, ok := stringValue(key); ok {
-		d.spans[k] = value
+		d.members.add(k, value)
 	}
 }
 
@@ -151,19 +151,14 @@ func (d *Doc) get(k string) any {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if v, ok := d.vals[k]; ok {
-		return v
-	}
-	span, ok := d.spans[k]
-	if !ok {
+	m := d.members.find(k)
+	if m == nil {
 		return nil
 	}
-	v := decodeMember(k, span)
-	if d.vals == nil {
-		d.vals = map[string]any{}
+	if !m.read {
+		m.val, m.read = decodeMember(k, m.raw), true
 	}
-	d.vals[k] = v
-	return v
+	return m.val
 }
 
 // has reports whether the document has member k.
@@ -172,8 +167,7 @@ func (d *Doc) has(k string) bool {
 		_, ok := d.m[k]
 		return ok
 	}
-	_, ok := d.spans[k]
-	return ok
+	return d.members.find(k) != nil
 }
 
 // decodeJSON decodes one valid JSON value as Decode does: numbers that are
@@ -269,7 +263,7 @@ func (d *Doc) full() map[string]any {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for k := range d.over {
-		m[k] = materialize(d.vals[k])
+		m[k] = materialize(d.members.find(k).val)
 	}
 	return m
 }
@@ -755,7 +749,8 @@ func (d *Doc) ReferObjects(keep func(id *url.URL, o *Doc) bool) bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.vals["object"] = nv
+	o := d.members.find("object") // read above
+	o.val = nv
 	if d.over == nil {
 		d.over = map[string]bool{}
 	}

@@ -1,7 +1,9 @@
 package ap
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -297,4 +299,41 @@ func TestDocReadsWhatTheBuildersWrite(t *testing.T) {
 	require.NotEmpty(t, r.Mentions())
 	require.Equal(t, bob.String(), r.Mentions()[0].Href.String())
 	require.True(t, r.IsPublicAddressed())
+}
+
+// A Doc reads each member as encoding/json does, the last of a name given
+// twice winning, whether it has a few members or enough to be indexed,
+// at the top level and embedded.
+func TestDocMembersAsEncodingJSON(t *testing.T) {
+	for _, n := range []int{3, indexFrom - 4, indexFrom - 3, indexFrom - 2, 3 * indexFrom} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			var obj bytes.Buffer
+			obj.WriteString(`{"type":"Note","id":"https://a.example/n/1","content":"first"`)
+			for i := range n {
+				fmt.Fprintf(&obj, `,"x%d":%d`, i, i)
+				if i%7 == 0 { // given again, later, with another value
+					fmt.Fprintf(&obj, `,"x%d":"again %d"`, i/2, i)
+				}
+			}
+			obj.WriteString(`,"content":"last"}`)
+			doc := fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","type":"Create","id":null,
+				"actor":"https://a.example/u","object":%s}`, obj.String())
+			d, err := Decode([]byte(doc))
+			require.NoError(t, err)
+			require.Nil(t, d.ID())
+			require.False(t, d.has("id"), "a null id is no member")
+			var want map[string]any
+			require.NoError(t, json.Unmarshal(obj.Bytes(), &want))
+			_, notes := d.ObjectRefs()
+			require.Len(t, notes, 1)
+			note := notes[0]
+			require.Equal(t, "last", note.Content())
+			for k, v := range want {
+				require.Equal(t, v, note.Get(k), k)
+			}
+			require.Nil(t, note.Get("absent"))
+			require.Len(t, note.members.list, len(want), "one member a name")
+			require.Equal(t, len(want) > indexFrom, note.members.index != nil, "indexed beyond indexFrom")
+		})
+	}
 }
