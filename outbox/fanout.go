@@ -294,6 +294,14 @@ func (o *Outbox) fanoutStep(ctx context.Context, from *actor.Actor, f *fanout, p
 	if err != nil {
 		return p, err
 	}
+	// The payload of every delivery of the step, for a shared inbox and
+	// for a personal one: encoded once, not once a delivery.
+	var payloads [2][]byte
+	for i := range payloads {
+		if payloads[i], err = json.Marshal(delivery{From: f.From, Personal: i == 1, Prev: f.Prev}); err != nil {
+			return p, err
+		}
+	}
 	enqueued := 0
 	err = o.db.Update(ctx, func(tx *store.Tx) error {
 		enqueued = 0
@@ -304,7 +312,11 @@ func (o *Outbox) fanoutStep(ctx context.Context, from *actor.Actor, f *fanout, p
 			}
 		}
 		for _, t := range targets {
-			ok, err := o.enqueueDelivery(ctx, tx, f, t, blocked)
+			payload := payloads[0]
+			if t.personal {
+				payload = payloads[1]
+			}
+			ok, err := o.enqueueDelivery(ctx, tx, f, t, payload, blocked)
 			if err != nil {
 				return err
 			}
@@ -355,10 +367,11 @@ const orderHorizon = 7 * 24 * time.Hour
 // several followers), the inbox is gone, or its host or actor is blocked.
 // It records the delivery for its status (the activity's
 // DeliveriesCollection, which is also the reach it gives its objects).
-// ok reports whether a job was enqueued. blocked remembers, for the unit,
+// payload is the job's (see delivery). ok reports whether a job was
+// enqueued. blocked remembers, for the unit,
 // which hosts are domain blocked: a step reads each host's block once,
 // not once per inbox.
-func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, f *fanout, t target, blocked map[string]bool) (ok bool, err error) {
+func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, f *fanout, t target, payload []byte, blocked map[string]bool) (ok bool, err error) {
 	u, err := url.Parse(t.inbox)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		o.log.WarnContext(ctx, "outbox: skipping inbox that is not an http(s) URL", "inbox", t.inbox)
@@ -387,10 +400,6 @@ func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, f *fanout, t
 	}
 	if gone {
 		return false, nil
-	}
-	payload, err := json.Marshal(delivery{From: f.From, Personal: t.personal, Prev: f.Prev})
-	if err != nil {
-		return false, err
 	}
 	_, inserted, err := tx.Enqueue(ctx, DeliverKind, payload, &store.EnqueueOptions{UniqueKey: deliveryKey(f.Activity, t.inbox)})
 	if err != nil || !inserted {
