@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -257,7 +256,7 @@ func (h *Handler) accept(ctx context.Context, act *Activity) error {
 			return err
 		}
 	}
-	payload, err := json.Marshal(newJobPayload(act))
+	payload, err := newJobPayload(act).marshal()
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,42 @@ func newJobPayload(a *Activity) jobPayload {
 	return p
 }
 
+// marshal encodes p as json.Marshal does, without its reflection: one is
+// encoded for every activity accepted.
+func (p jobPayload) marshal() ([]byte, error) {
+	if y := p.Signed.Year(); y < 0 || y > 9999 {
+		return json.Marshal(p) // which refuses it, as it refuses such a time
+	}
+	b := make([]byte, 0, 64+len(p.ID)+len(p.Receiver)+len(p.KeyID)+len(p.Owner)+len(p.Algorithm)+len(p.Scheme))
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, p.ID)
+	for _, f := range [...]struct{ name, v string }{
+		{`,"to":`, p.Receiver}, {`,"kid":`, p.KeyID}, {`,"owner":`, p.Owner}, {`,"alg":`, p.Algorithm}, {`,"scheme":`, p.Scheme},
+	} {
+		if f.v != "" {
+			b = appendJSONString(append(b, f.name...), f.v)
+		}
+	}
+	if !p.Signed.IsZero() {
+		b = append(b, `,"signed":"`...)
+		b = append(p.Signed.AppendFormat(b, time.RFC3339Nano), '"')
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as a JSON string, as json.Marshal encodes it.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, _ := json.Marshal(s) // escapes needed: never fails on a string
+			return append(b, enc...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
 // key is what the idempotency of the activity's processing is keyed by:
 // its id, and for an activity of our own (delivered in process to a local
 // inbox, stored once by the outbox) the receiving actor too, so that each
