@@ -48,8 +48,8 @@ type Doc struct {
 	top     bool // a whole document, not an embedded object
 	mu      sync.Mutex
 	over    map[string]bool
-	// The IRIs read so far, parsed (see iri).
-	parsed map[string]*url.URL
+	// The IRIs read so far, parsed (see parse).
+	parsed map[string]parsedIRI
 
 	once sync.Once
 	v    vocab.Type
@@ -350,29 +350,45 @@ func absIRI(s string) *url.URL {
 	return u
 }
 
-// iri is absIRI(s), parsed once per Doc: the same IRIs (the ids, the
-// actor, the addressing) are read several times on the way through the
-// inbox. Each caller gets its own copy.
-func (d *Doc) iri(s string) *url.URL {
+// parsedIRI is a string read as an IRI: u is nil when it is not an
+// absolute one; s is u.String().
+type parsedIRI struct {
+	u *url.URL
+	s string
+}
+
+// parse is absIRI(s) with its string form, parsed once per Doc: the same
+// IRIs (the ids, the actor, the addressing) are read several times on the
+// way through the inbox. The URL is the Doc's: callers must not change it.
+func (d *Doc) parse(s string) parsedIRI {
 	if s == "" {
-		return nil
+		return parsedIRI{}
 	}
 	d.mu.Lock()
-	u, ok := d.parsed[s]
+	p, ok := d.parsed[s]
 	d.mu.Unlock()
 	if !ok {
-		u = absIRI(s)
+		if p.u = absIRI(s); p.u != nil {
+			p.s = p.u.String()
+		}
 		d.mu.Lock()
 		if d.parsed == nil {
-			d.parsed = map[string]*url.URL{}
+			d.parsed = map[string]parsedIRI{}
 		}
-		d.parsed[s] = u
+		d.parsed[s] = p
 		d.mu.Unlock()
 	}
-	if u == nil {
+	return p
+}
+
+// iri is absIRI(s), parsed once per Doc (see parse). Each caller gets its
+// own copy.
+func (d *Doc) iri(s string) *url.URL {
+	p := d.parse(s)
+	if p.u == nil {
 		return nil
 	}
-	c := *u
+	c := *p.u
 	return &c
 }
 
@@ -551,26 +567,55 @@ func (d *Doc) Audience() []*url.URL { return d.iris("audience") }
 // removed, in that order.
 func (d *Doc) Recipients() []*url.URL {
 	var out []*url.URL
-	seen := map[string]bool{}
+	var seen []string        // of out, while they are few
+	var many map[string]bool // of out, once they are many
+	d.eachRecipient(func(p parsedIRI) {
+		switch {
+		case many != nil:
+			if many[p.s] {
+				return
+			}
+			many[p.s] = true
+		case slices.Contains(seen, p.s):
+			return
+		case len(seen) == 16:
+			many = make(map[string]bool, 2*len(seen))
+			for _, s := range seen {
+				many[s] = true
+			}
+			many[p.s] = true
+		default:
+			seen = append(seen, p.s)
+		}
+		c := *p.u
+		out = append(out, &c)
+	})
+	return out
+}
+
+// eachRecipient calls fn with each value of to, cc, bto, bcc and audience
+// that has an IRI, in that order, duplicates included.
+func (d *Doc) eachRecipient(fn func(parsedIRI)) {
 	for _, k := range addressingKeys {
-		for _, u := range d.iris(k) {
-			if s := u.String(); !seen[s] {
-				seen[s] = true
-				out = append(out, u)
+		for _, v := range d.values(k) {
+			var p parsedIRI
+			if s, ok := v.(string); ok {
+				p = d.parse(s)
+			} else if u := d.refIRI(v); u != nil {
+				p = parsedIRI{u: u, s: u.String()}
+			}
+			if p.u != nil {
+				fn(p)
 			}
 		}
 	}
-	return out
 }
 
 // IsPublicAddressed reports whether Public is among the recipients.
 func (d *Doc) IsPublicAddressed() bool {
-	for _, u := range d.Recipients() {
-		if u.String() == PublicIRI {
-			return true
-		}
-	}
-	return false
+	public := false
+	d.eachRecipient(func(p parsedIRI) { public = public || p.s == PublicIRI })
+	return public
 }
 
 // InReplyTo returns the id of the post the document answers, or nil.

@@ -337,3 +337,33 @@ func TestDocMembersAsEncodingJSON(t *testing.T) {
 		})
 	}
 }
+
+// The view's Recipients agree with the generated value's, duplicates
+// removed in order, whether there are a few or enough to be kept in a map,
+// each caller getting URLs of its own.
+func TestDocRecipientsAsGenerated(t *testing.T) {
+	for _, n := range []int{2, 15, 16, 17, 60} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			var cc []string
+			for i := range n {
+				cc = append(cc, fmt.Sprintf(`"https://b.example/users/u%d"`, i%(n/2+1)))
+			}
+			doc := fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","type":"Note","id":"https://a.example/n/1",
+				"to":["https://b.example/users/u0","as:Public"],"cc":[%s],"bcc":"https://www.w3.org/ns/activitystreams#Public",
+				"audience":{"type":"Group","id":"https://c.example/g"}}`, strings.Join(cc, ","))
+			d, err := Decode([]byte(doc))
+			require.NoError(t, err)
+			v, err := Parse(context.Background(), []byte(doc))
+			require.NoError(t, err)
+			got := d.Recipients()
+			require.Equal(t, strs(Recipients(v)), strs(got))
+			require.Len(t, got, n/2+1+2, "u0 ... and Public, and the group")
+			require.True(t, d.IsPublicAddressed())
+			got[0].Path = "/changed"
+			require.Equal(t, "https://b.example/users/u0", d.Recipients()[0].String())
+		})
+	}
+	d, err := Decode([]byte(`{"type":"Note","id":"https://a.example/n/1","to":"https://b.example/u","cc":"x"}`))
+	require.NoError(t, err)
+	require.False(t, d.IsPublicAddressed())
+}
