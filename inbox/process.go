@@ -48,7 +48,7 @@ func (p jobPayload) marshal() ([]byte, error) {
 	if y := p.Signed.Year(); y < 0 || y > 9999 {
 		return json.Marshal(p) // which refuses it, as it refuses such a time
 	}
-	b := make([]byte, 0, 64+len(p.ID)+len(p.Receiver)+len(p.KeyID)+len(p.Owner)+len(p.Algorithm)+len(p.Scheme))
+	b := make([]byte, 0, 128+len(p.ID)+len(p.Receiver)+len(p.KeyID)+len(p.Owner)+len(p.Algorithm)+len(p.Scheme))
 	b = append(b, `{"id":`...)
 	b = appendJSONString(b, p.ID)
 	for _, f := range [...]struct{ name, v string }{
