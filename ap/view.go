@@ -351,40 +351,45 @@ func absIRI(s string) *url.URL {
 }
 
 // parsedIRI is a string read as an IRI: u is nil when it is not an
-// absolute one; s is u.String().
+// absolute one; s is u.String(), once asked for (see parse).
 type parsedIRI struct {
 	u *url.URL
 	s string
 }
 
-// parse is absIRI(s) with its string form, parsed once per Doc: the same
-// IRIs (the ids, the actor, the addressing) are read several times on the
-// way through the inbox. The URL is the Doc's: callers must not change it.
-func (d *Doc) parse(s string) parsedIRI {
+// parse is absIRI(s), parsed once per Doc: the same IRIs (the ids, the
+// actor, the addressing) are read several times on the way through the
+// inbox. With withString, the IRI's string form is in the result too,
+// also made once. The URL is the Doc's: callers must not change it.
+func (d *Doc) parse(s string, withString bool) parsedIRI {
 	if s == "" {
 		return parsedIRI{}
 	}
 	d.mu.Lock()
 	p, ok := d.parsed[s]
 	d.mu.Unlock()
-	if !ok {
-		if p.u = absIRI(s); p.u != nil {
-			p.s = p.u.String()
-		}
-		d.mu.Lock()
-		if d.parsed == nil {
-			d.parsed = map[string]parsedIRI{}
-		}
-		d.parsed[s] = p
-		d.mu.Unlock()
+	if ok && (p.u == nil || p.s != "" || !withString) {
+		return p
 	}
+	if !ok {
+		p.u = absIRI(s)
+	}
+	if p.u != nil && withString {
+		p.s = p.u.String()
+	}
+	d.mu.Lock()
+	if d.parsed == nil {
+		d.parsed = map[string]parsedIRI{}
+	}
+	d.parsed[s] = p
+	d.mu.Unlock()
 	return p
 }
 
 // iri is absIRI(s), parsed once per Doc (see parse). Each caller gets its
 // own copy.
 func (d *Doc) iri(s string) *url.URL {
-	p := d.parse(s)
+	p := d.parse(s, false)
 	if p.u == nil {
 		return nil
 	}
@@ -600,7 +605,7 @@ func (d *Doc) eachRecipient(fn func(parsedIRI)) {
 		for _, v := range d.values(k) {
 			var p parsedIRI
 			if s, ok := v.(string); ok {
-				p = d.parse(s)
+				p = d.parse(s, true)
 			} else if u := d.refIRI(v); u != nil {
 				p = parsedIRI{u: u, s: u.String()}
 			}
