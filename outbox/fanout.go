@@ -368,9 +368,8 @@ const orderHorizon = 7 * 24 * time.Hour
 // It records the delivery for its status (the activity's
 // DeliveriesCollection, which is also the reach it gives its objects).
 // payload is the job's (see delivery). ok reports whether a job was
-// enqueued. blocked remembers, for the unit,
-// which hosts are domain blocked: a step reads each host's block once,
-// not once per inbox.
+// enqueued. blocked remembers, for the unit, which hosts are domain
+// blocked: a step reads each host's block once, not once per inbox.
 func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, f *fanout, t target, payload []byte, blocked map[string]bool) (ok bool, err error) {
 	u, err := url.Parse(t.inbox)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
