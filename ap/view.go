@@ -572,26 +572,12 @@ func (d *Doc) Audience() []*url.URL { return d.iris("audience") }
 // removed, in that order.
 func (d *Doc) Recipients() []*url.URL {
 	var out []*url.URL
-	var seen []string        // of out, while they are few
-	var many map[string]bool // of out, once they are many
+	seen := map[string]bool{}
 	d.eachRecipient(func(p parsedIRI) {
-		switch {
-		case many != nil:
-			if many[p.s] {
-				return
-			}
-			many[p.s] = true
-		case slices.Contains(seen, p.s):
+		if seen[p.s] {
 			return
-		case len(seen) == 16:
-			many = make(map[string]bool, 2*len(seen))
-			for _, s := range seen {
-				many[s] = true
-			}
-			many[p.s] = true
-		default:
-			seen = append(seen, p.s)
 		}
+		seen[p.s] = true
 		c := *p.u
 		out = append(out, &c)
 	})

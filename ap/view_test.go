@@ -339,7 +339,7 @@ func TestDocMembersAsEncodingJSON(t *testing.T) {
 }
 
 // The view's Recipients agree with the generated value's, duplicates
-// removed in order, whether there are a few or enough to be kept in a map,
+// removed in order, with few recipients or many,
 // each caller getting URLs of its own.
 func TestDocRecipientsAsGenerated(t *testing.T) {
 	for _, n := range []int{2, 15, 16, 17, 60} {
