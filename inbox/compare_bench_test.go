@@ -54,7 +54,11 @@ import (
 // handled b.N: the CPU time of each turn is added to its receiver's, so
 // that a slower or faster spell of the machine (a shared VM's neighbours,
 // its clock) falls on the three alike instead of on whichever ran
-// during it. slothpub's turn ends when its worker has processed the
+// during it. The order of the turns rotates from round to round, so that
+// each receiver follows each other one as often (what a turn leaves
+// behind, a collection the garbage collector started or caches filled
+// with another receiver's data, falls on the next turn's receiver: with
+// a fixed order always on the same one). slothpub's turn ends when its worker has processed the
 // turn's deliveries (the wait for them counted in its turn). Reported:
 // floor-cpu-ns/op, slothpub-cpu-ns/op, gofed-cpu-ns/op, slothpub/floor
 // (target at most 1.5) and gofed/slothpub (target at least 3).
@@ -129,8 +133,8 @@ func BenchmarkInboxCompare(b *testing.B) {
 	b.ResetTimer()
 	for from := 0; from < b.N; from += compareChunk {
 		to := min(from+compareChunk, b.N)
-		for i := range receivers {
-			rc := &receivers[i]
+		for k := range receivers {
+			rc := &receivers[(k+from/compareChunk)%len(receivers)]
 			c0 := cpuTime()
 			for _, d := range rc.reqs[from:to] {
 				rc.run(d)
