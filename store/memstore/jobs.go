@@ -134,6 +134,9 @@ func (r *jobRec) uniqueKey() string {
 	return r.keyHead + r.keyTail
 }
 
+// keyed reports whether r has a unique key.
+func (r *jobRec) keyed() bool { return r.keyHead != "" || r.keyTail != "" }
+
 // hasKey reports whether key is the unique key of r.
 func (r *jobRec) hasKey(key string) bool {
 	n := len(r.keyHead)
@@ -277,9 +280,13 @@ func (t *tx) setJob(id int64, r jobRec) {
 		d.jobs.chunks[c] = ch
 	}
 	old := ch.recs[i]
+	// A job keeps its unique key through its states: the index is left
+	// alone then (no key made, hashed and indexed again for each claim,
+	// renewal or completion).
+	sameKey := old.live && r.live && old.keyHead == r.keyHead && old.keyTail == r.keyTail
 	if old.live {
-		if key := old.uniqueKey(); key != "" {
-			d.unique.remove(key, id)
+		if !sameKey && old.keyed() {
+			d.unique.remove(old.uniqueKey(), id)
 		}
 		kind, state := d.kindOf(&old), d.stateOf(&old)
 		if state == store.JobRunning {
@@ -297,8 +304,8 @@ func (t *tx) setJob(id int64, r jobRec) {
 	ch.recs[i] = r
 	if r.live {
 		kind, state := d.kindOf(&r), d.stateOf(&r)
-		if key := r.uniqueKey(); key != "" {
-			d.unique.add(key, id)
+		if !sameKey && r.keyed() {
+			d.unique.add(r.uniqueKey(), id)
 		}
 		switch state {
 		case store.JobCompleted, store.JobDiscarded:
