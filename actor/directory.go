@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"github.com/slothpub/slothpub/internal/origin"
 	"log/slog"
 	"maps"
 	"net"
@@ -204,20 +205,7 @@ func (d *Directory) IsLocal(iri *url.URL) bool {
 // sameHost compares host (as found in a URL or an acct: URI) with the
 // directory's host, ignoring case and a default port.
 func (d *Directory) sameHost(host string) bool {
-	return normalizeHost(d.scheme, host) == normalizeHost(d.scheme, d.host)
-}
-
-func normalizeHost(scheme, host string) string {
-	host = strings.ToLower(host)
-	if h, port, err := net.SplitHostPort(host); err == nil {
-		if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
-			if strings.Contains(h, ":") {
-				return "[" + h + "]"
-			}
-			return h
-		}
-	}
-	return host
+	return origin.Host(d.scheme, host) == origin.Host(d.scheme, d.host)
 }
 
 // NormalizeUsername folds a username to the form Create stores: lower

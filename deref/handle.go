@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/slothpub/slothpub/internal/origin"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -144,7 +145,7 @@ func (r *Resolver) resolveHandle(ctx context.Context, u *url.URL) (string, error
 	if err != nil {
 		return "", rejectf("actor id %q: %v", a.IRI, err)
 	}
-	own := a.PreferredUsername + "@" + hostKey(au.Scheme, au.Host)
+	own := a.PreferredUsername + "@" + origin.Host(au.Scheme, au.Host)
 	user, host, self, err := r.finger(ctx, own)
 	if err != nil {
 		if definitive(err) {
@@ -154,8 +155,8 @@ func (r *Resolver) resolveHandle(ctx context.Context, u *url.URL) (string, error
 	}
 	linked := self != nil && self.String() == a.IRI
 	ownUser, ownHost, _ := splitAcct(own)
-	host = hostKey(r.wfScheme, host)
-	if strings.EqualFold(user, ownUser) && host == hostKey(r.wfScheme, ownHost) {
+	host = origin.Host(r.wfScheme, host)
+	if strings.EqualFold(user, ownUser) && host == origin.Host(r.wfScheme, ownHost) {
 		if !linked {
 			return "", noHandle(nil, "webfinger %s links %v, not the actor %s", own, self, a.IRI)
 		}
@@ -246,5 +247,5 @@ func (r *Resolver) localHandle(ctx context.Context, u *url.URL) (string, error) 
 	if acct.ActorIRI != a.IRI {
 		return "", fmt.Errorf("deref: local account %s is the actor %s, not %s: %w", acct.Username, acct.ActorIRI, a.IRI, ErrNoHandle)
 	}
-	return acct.Username + "@" + hostKey(r.wfScheme, r.localHost), nil
+	return acct.Username + "@" + origin.Host(r.wfScheme, r.localHost), nil
 }

@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"net"
+	"github.com/slothpub/slothpub/internal/origin"
 	"net/url"
-	"strings"
 )
 
 // fields is a JSON object decoded one level deep. Keys are matched exactly
@@ -159,25 +158,10 @@ func withoutFragment(u *url.URL) *url.URL {
 	return &c
 }
 
-// hostKey normalises a host[:port] for comparison: lower case, default
-// port of the scheme removed.
-func hostKey(scheme, host string) string {
-	host = strings.ToLower(host)
-	if h, p, err := net.SplitHostPort(host); err == nil {
-		if (scheme == "https" && p == "443") || (scheme == "http" && p == "80") {
-			if strings.Contains(h, ":") {
-				return "[" + h + "]"
-			}
-			return h
-		}
-	}
-	return host
-}
-
-// origin returns the scheme://host[:port] of u, normalised.
-func origin(u *url.URL) string {
-	return u.Scheme + "://" + hostKey(u.Scheme, u.Host)
+// originOf returns the scheme://host[:port] of u, normalised.
+func originOf(u *url.URL) string {
+	return u.Scheme + "://" + origin.Host(u.Scheme, u.Host)
 }
 
 // sameOrigin reports whether a and b share scheme, host and port.
-func sameOrigin(a, b *url.URL) bool { return origin(a) == origin(b) }
+func sameOrigin(a, b *url.URL) bool { return originOf(a) == originOf(b) }

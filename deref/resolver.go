@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/slothpub/slothpub/internal/origin"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -201,7 +202,7 @@ func (r *Resolver) isLocalHost(scheme, host string) bool {
 	if r.localHost == "" {
 		return false
 	}
-	return hostKey(scheme, host) == hostKey(scheme, r.localHost)
+	return origin.Host(scheme, host) == origin.Host(scheme, r.localHost)
 }
 
 // Object returns the document at iri: from the store when it is fresh
@@ -366,7 +367,7 @@ func (r *Resolver) get(ctx context.Context, u *url.URL) (*document, *url.URL, er
 		final = resp.URL
 	}
 	if !sameOrigin(id, final) {
-		return nil, nil, rejectf("%s: document id %s is not of origin %s", u, id, origin(final))
+		return nil, nil, rejectf("%s: document id %s is not of origin %s", u, id, originOf(final))
 	}
 	if r.isLocal(id) || r.isLocal(final) {
 		return nil, nil, rejectf("%s: remote document claims local id %s", u, id)

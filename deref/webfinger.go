@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/slothpub/slothpub/internal/origin"
 	"mime"
 	"net/url"
 	"strings"
@@ -57,7 +58,7 @@ func (r *Resolver) WebFinger(ctx context.Context, acct string) (*url.URL, error)
 	if err != nil || !strings.HasPrefix(subject, "acct:") {
 		return nil, rejectf("webfinger %s: bad subject %q", resource, subject)
 	}
-	if !strings.EqualFold(su, user) || hostKey(r.wfScheme, sh) != hostKey(r.wfScheme, host) {
+	if !strings.EqualFold(su, user) || origin.Host(r.wfScheme, sh) != origin.Host(r.wfScheme, host) {
 		return nil, rejectf("webfinger %s: answer is about %s", resource, subject)
 	}
 	for _, raw := range jrd.each("links") {
