@@ -439,3 +439,45 @@ func TestValidation(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+func TestEnqueueClaimed(t *testing.T) {
+	db, clock := newDB(t)
+	ctx := t.Context()
+	var j *store.Job
+	err := db.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		var ok bool
+		j, ok, err = tx.EnqueueJob(ctx, "inbox.process", []byte(`{"id":"x"}`), &store.EnqueueOptions{UniqueKey: "u", Lease: time.Minute, RunAt: clock.Now().Add(time.Hour)})
+		if err == nil && !ok {
+			err = errors.New("not inserted")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := clock.Now()
+	if j.ID <= 0 || j.State != store.JobRunning || j.Attempt != 1 || !j.LeaseUntil.Equal(start.Add(time.Minute)) || !j.RunAt.Equal(start) {
+		t.Fatalf("EnqueueJob(Lease) = %+v, want running, attempt 1, leased a minute from now", j)
+	}
+	if js, err := db.Claim(ctx, []string{"inbox.process"}, 10, time.Minute); err != nil || len(js) != 0 {
+		t.Fatalf("Claim during the enqueuer's lease = %v, %v; want none", js, err)
+	}
+	// A second enqueue of the key gets the running job, not a new one.
+	err = db.Update(ctx, func(tx *store.Tx) error {
+		again, ok, err := tx.EnqueueJob(ctx, "inbox.process", nil, &store.EnqueueOptions{UniqueKey: "u", Lease: time.Minute})
+		if err == nil && (ok || again.ID != j.ID || again.State != store.JobRunning) {
+			err = fmt.Errorf("EnqueueJob(held key) = %+v, %v; want job %d running, false", again, ok, j.ID)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Complete(ctx, j); err != nil {
+		t.Fatalf("Complete(the enqueued job): %v", err)
+	}
+	if g, err := db.GetJob(ctx, j.ID); err != nil || g.State != store.JobCompleted {
+		t.Fatalf("after Complete: %+v, %v", g, err)
+	}
+}
