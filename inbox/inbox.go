@@ -262,17 +262,9 @@ func (h *Handler) accept(ctx context.Context, act *Activity) error {
 	}
 	key := act.key()
 	rec := &store.Object{IRI: act.idString(), Type: act.Type, Actor: act.actorString(), Data: act.Raw}
-	// With a handler of this process's worker free, the job is enqueued
-	// claimed for it and started when the unit commits: no claim.
-	opts := &store.EnqueueOptions{UniqueKey: "inbox:" + key}
-	res, reserved := h.opts.Worker.Reserve(ProcessKind)
-	if reserved {
-		opts.Lease = res.Lease()
-		defer res.Cancel() // unless started below (a no-op then)
-	}
-	var job *store.Job // the job enqueued, if one was
+	var job int64 // the ID of the job enqueued, if one was
 	err = h.db.Update(ctx, func(tx *store.Tx) error {
-		job = nil
+		job = 0
 		if !local { // a local activity was stored by the outbox that sent it
 			err := tx.CreateObject(ctx, rec)
 			if err != nil && !errors.Is(err, store.ErrExists) {
@@ -285,7 +277,7 @@ func (h *Handler) accept(ctx context.Context, act *Activity) error {
 			}
 			return err
 		}
-		j, ins, err := tx.EnqueueJob(ctx, ProcessKind, payload, opts)
+		id, ins, err := tx.Enqueue(ctx, ProcessKind, payload, &store.EnqueueOptions{UniqueKey: "inbox:" + key})
 		if err != nil {
 			return fmt.Errorf("inbox: enqueue processing: %w", err)
 		}
@@ -295,16 +287,14 @@ func (h *Handler) accept(ctx context.Context, act *Activity) error {
 			// timeline.
 			return h.fileForReceiver(ctx, tx, act)
 		}
-		job = j
+		job = id
 		return nil
 	})
-	if err != nil || job == nil {
+	if err != nil {
 		return err
 	}
-	h.handoff.put(job.ID, act)
-	if reserved {
-		res.Start(job)
-	} else {
+	if job != 0 {
+		h.handoff.put(job, act)
 		h.opts.Worker.Notify()
 	}
 	return nil

@@ -119,10 +119,7 @@ type DriverTx interface {
 	// InsertJob stores j as a new job and sets j.ID; it reports false (and
 	// changes nothing) when j.UniqueKey is not empty and a job with that
 	// key exists, in any state. j.State is JobAvailable, j.Attempt 0 and
-	// j.RunAt set; or, for a job its enqueuer claims (EnqueueOptions.Lease),
-	// JobRunning, Attempt 1 and LeaseUntil set: it is then like a job
-	// ClaimJobs took (claimable again when the lease ends, finished by
-	// FinishJob of attempt 1).
+	// j.RunAt set.
 	InsertJob(ctx context.Context, j *Job) (bool, error)
 	// ClaimJobs takes up to p.Limit claimable jobs of p.Kinds, oldest
 	// RunAt first (then lowest ID): a job is claimable when it is

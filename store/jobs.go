@@ -23,15 +23,6 @@ type EnqueueOptions struct {
 	// UniqueKey makes the job unique: while a job with this key exists (in
 	// any state, until PruneJobs deletes it) no other is enqueued.
 	UniqueKey string
-	// Lease, when positive, enqueues the job claimed by its enqueuer: it
-	// is running, its Attempt 1, leased for Lease from now, as if Claim
-	// had taken it the moment the unit commits; RunAt is ignored. The
-	// enqueuer runs it when the unit has committed (store/worker's
-	// Reserve) and reports its outcome like a claimer's; should it die
-	// first, the job is claimed again when the lease ends. It saves the
-	// claim (a unit of work) when the enqueuing process has a handler
-	// free for the job.
-	Lease time.Duration
 }
 
 // DefaultJobListLimit is the page size of Jobs when q.Limit is <= 0.
@@ -41,20 +32,8 @@ const DefaultJobListLimit = 100
 // the queue, inside the unit. It returns the job's id and true, or, when
 // opts.UniqueKey is held by an existing job, that job's id and false.
 func (tx *Tx) Enqueue(ctx context.Context, kind string, payload []byte, opts *EnqueueOptions) (int64, bool, error) {
-	j, ok, err := tx.EnqueueJob(ctx, kind, payload, opts)
-	if err != nil {
-		return 0, false, err
-	}
-	return j.ID, ok, nil
-}
-
-// EnqueueJob is Enqueue returning the job: as stored when it was
-// inserted (true), else the job that holds opts.UniqueKey. An enqueuer
-// that claimed the job (EnqueueOptions.Lease) runs and finishes this
-// Job once the unit has committed.
-func (tx *Tx) EnqueueJob(ctx context.Context, kind string, payload []byte, opts *EnqueueOptions) (*Job, bool, error) {
 	if kind == "" {
-		return nil, false, invalid("job without a kind")
+		return 0, false, invalid("job without a kind")
 	}
 	now := tx.db.now()
 	j := &Job{Kind: kind, Payload: payload, State: JobAvailable, RunAt: now, Created: now}
@@ -63,22 +42,19 @@ func (tx *Tx) EnqueueJob(ctx context.Context, kind string, payload []byte, opts 
 			j.RunAt = opts.RunAt.Round(0)
 		}
 		j.UniqueKey = opts.UniqueKey
-		if opts.Lease > 0 {
-			j.State, j.Attempt, j.RunAt, j.LeaseUntil = JobRunning, 1, now, now.Add(opts.Lease)
-		}
 	}
 	ok, err := tx.tx.InsertJob(ctx, j)
 	if err != nil || ok {
-		return j, ok, err
+		return j.ID, ok, err
 	}
 	held, err := tx.tx.ListJobs(ctx, JobQuery{UniqueKey: j.UniqueKey, Limit: 1})
 	if err != nil {
-		return nil, false, err
+		return 0, false, err
 	}
 	if len(held) == 0 {
-		return nil, false, fmt.Errorf("store: job with unique key %q was not inserted, yet none holds the key", j.UniqueKey)
+		return 0, false, fmt.Errorf("store: job with unique key %q was not inserted, yet none holds the key", j.UniqueKey)
 	}
-	return held[0], false, nil
+	return held[0].ID, false, nil
 }
 
 // Claim takes up to n due jobs of the given kinds, oldest first, and

@@ -28,7 +28,6 @@ func RunJobs(t *testing.T, newDriver func(t *testing.T) store.Driver) {
 			{"UniqueSameUnit", testJobUniqueSameUnit},
 			{"UniqueAfterDelete", testJobUniqueAfterDelete},
 			{"RolledBack", testJobRolledBack},
-			{"Claimed", testJobInsertClaimed},
 		}},
 		{"Claim", []driverTest{
 			{"SetsLease", testClaimSetsLease},
@@ -174,44 +173,6 @@ func testJobInsert(t *testing.T, d store.Driver) {
 	}
 	if g.Created.IsZero() {
 		t.Error("GetJob Created is zero")
-	}
-}
-
-// testJobInsertClaimed: a job inserted running (EnqueueOptions.Lease) is
-// as one ClaimJobs took: not claimable while its lease holds, counted
-// running, renewed and finished as attempt 1, and claimed again (attempt
-// 2) when its lease ends without an outcome.
-func testJobInsertClaimed(t *testing.T, d store.Driver) {
-	now := base()
-	claimed := func() *store.Job {
-		j := newJob("k", "", now)
-		j.State, j.Attempt, j.LeaseUntil = store.JobRunning, 1, now.Add(lease)
-		return mustInsertJob(t, d, j)
-	}
-	a, b := claimed(), claimed()
-	other := mustInsertJob(t, d, newJob("k", "", now))
-	if g := getJob(t, d, a.ID); g.State != store.JobRunning || g.Attempt != 1 || !g.LeaseUntil.Equal(now.Add(lease)) {
-		t.Fatalf("job inserted claimed = %+v, want running, attempt 1, leased", g)
-	}
-	if n := countJobs(t, d, store.JobQuery{Kinds: []string{"k"}, States: []store.JobState{store.JobRunning}}); n != 2 {
-		t.Errorf("running jobs = %d, want 2", n)
-	}
-	if js := claim(t, d, []string{"k"}, 10, now.Add(lease/2), lease); len(js) != 1 || js[0].ID != other.ID {
-		t.Fatalf("claim during the leases = %v, want only the available job %d", jobIDs(js), other.ID)
-	}
-	update(t, d, func(tx store.DriverTx) error { return tx.ExtendLease(t.Context(), a.ID, 1, now.Add(2*lease)) })
-	mustFinish(t, d, store.JobResult{ID: a.ID, Attempt: 1, State: store.JobCompleted, At: now.Add(lease / 2)})
-	if g := getJob(t, d, a.ID); g.State != store.JobCompleted {
-		t.Errorf("job inserted claimed, then completed: state %s", g.State)
-	}
-	// b's enqueuer died: at the end of its lease b is claimed again.
-	at := now.Add(lease)
-	js := claim(t, d, []string{"k"}, 10, at, lease)
-	if len(js) != 1 || js[0].ID != b.ID || js[0].Attempt != 2 {
-		t.Fatalf("claim after the lease ended = %+v, want job %d attempt 2", js, b.ID)
-	}
-	if err := finish(t, d, store.JobResult{ID: b.ID, Attempt: 1, State: store.JobCompleted, At: at}); !errors.Is(err, store.ErrLeaseLost) {
-		t.Errorf("FinishJob(the enqueuer's attempt, after another claim) = %v, want ErrLeaseLost", err)
 	}
 }
 

@@ -113,7 +113,6 @@ type Stats struct {
 	ClaimCalls  int64 // Claim units run
 	ClaimErrors int64 // Claim units the store failed
 	Claimed     int64 // jobs claimed
-	Adopted     int64 // jobs enqueued claimed and started in a Reservation
 	Completed   int64 // jobs the worker completed (the handler returned nil)
 	Finished    int64 // jobs the handler finished itself (ErrFinished)
 	Retried     int64 // failed attempts scheduled again (backoff or RetryAt)
@@ -131,7 +130,7 @@ type Stats struct {
 }
 
 type counters struct {
-	claimCalls, claimErrors, claimed, adopted, completed, finished, retried,
+	claimCalls, claimErrors, claimed, completed, finished, retried,
 	snoozed, discarded, panicked, released, dropped, pruned atomic.Int64
 }
 
@@ -168,13 +167,6 @@ type Worker struct {
 	stopped        bool     // Shutdown was called
 	runDone        chan struct{}
 	cancelHandlers context.CancelCauseFunc // of the Run in progress
-	// Reservations (see Reserve): accepted while Run's loop runs, whose
-	// contexts they take; reserved are held, unreserved closed when the
-	// last ends after stopReserving.
-	accepting       bool
-	runCtx, runHctx context.Context
-	reserved        int
-	unreserved      chan struct{}
 
 	stop     chan struct{} // closed by the first Shutdown
 	hard     atomic.Bool   // Shutdown ran out of time: release unfinished jobs
@@ -318,7 +310,6 @@ func (w *Worker) Run(ctx context.Context) error {
 	hctx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
 	w.running, w.runDone, w.cancelHandlers = true, done, cancel
-	w.accepting, w.runCtx, w.runHctx = true, ctx, hctx
 	w.mu.Unlock()
 
 	w.log.DebugContext(ctx, "worker: running", "kinds", w.kinds, "concurrency", w.concurrency, "prefetch", w.prefetch)
@@ -328,7 +319,6 @@ func (w *Worker) Run(ctx context.Context) error {
 	pruned := make(chan struct{})
 	go w.pruner(ctx, pruned)
 	w.loop(ctx, hctx)
-	w.stopReserving()
 	w.wg.Wait()
 	w.putBackWaiting(ctx)
 	<-pruned
@@ -340,7 +330,6 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	w.mu.Lock()
 	w.running, w.cancelHandlers = false, nil
-	w.runCtx, w.runHctx = nil, nil
 	stopped := w.stopped
 	close(done)
 	w.mu.Unlock()
@@ -417,7 +406,6 @@ func (w *Worker) Stats() Stats {
 		ClaimCalls:  c.claimCalls.Load(),
 		ClaimErrors: c.claimErrors.Load(),
 		Claimed:     c.claimed.Load(),
-		Adopted:     c.adopted.Load(),
 		Completed:   c.completed.Load(),
 		Finished:    c.finished.Load(),
 		Retried:     c.retried.Load(),
