@@ -62,10 +62,33 @@ func (ms *members) add(k string, raw []byte) {
 	}
 }
 
-// sizeFor makes room in ms for the members of an object of n bytes, by
-// the about 80 bytes a member of a fediverse document takes.
-func (ms *members) sizeFor(n int) {
-	ms.list = make([]member, 0, min(max(n/80, 4), indexFrom))
+// scratchSize is how many members the decoders gather on the stack
+// (appendToken) before the list moves to the heap; a Mastodon Note has
+// about twenty. membersOf then makes the Doc's members from them, in a
+// list of their number: a document costs one allocation of its members,
+// not one sized by a guess.
+const scratchSize = 24
+
+// appendToken appends to list the member with the JSON string token key
+// and the value raw, as the scan found it (a repeated name included).
+func appendToken(list []member, key, raw []byte) []member {
+	if k, ok := commonKeys[string(key)]; ok {
+		return append(list, member{key: k, raw: raw}) // no new string for the usual names
+	}
+	if k, ok := stringValue(key); ok {
+		return append(list, member{key: k, raw: raw})
+	}
+	return list
+}
+
+// membersOf returns the members of the list appendToken gathered, a name
+// given twice keeping its first place and its last value.
+func membersOf(found []member) members {
+	ms := members{list: make([]member, 0, len(found))}
+	for _, m := range found {
+		ms.add(m.key, m.raw)
+	}
+	return ms
 }
 
 // remove drops member k, if there is one.

@@ -66,8 +66,11 @@ func Decode(data []byte) (*Doc, error) {
 			fmt.Errorf("%d bytes exceeds the %d byte limit", len(data), MaxDocumentBytes))
 	}
 	d := &Doc{raw: data, top: true}
-	d.members.sizeFor(min(len(data), 16*80)) // an activity's own members are few
-	switch scanDocument(data, MaxDepth, d.addSpan) {
+	var buf [scratchSize]member // most documents' members, on the stack
+	found := buf[:0]
+	res := scanDocument(data, MaxDepth, func(key, value []byte) { found = appendToken(found, key, value) })
+	d.members = membersOf(found)
+	switch res {
 	case scanEmpty:
 		return nil, Errorf(http.StatusBadRequest, "empty document", nil)
 	case scanNotObject:
@@ -103,21 +106,12 @@ func Decode(data []byte) (*Doc, error) {
 // lazyDoc is the Doc of the JSON object data (valid JSON), its members
 // found but not decoded; nil when data is not an object.
 func lazyDoc(data []byte) *Doc {
-	d := &Doc{raw: data}
-	d.members.sizeFor(len(data))
-	if !eachMember(data, d.addSpan) {
+	var buf [scratchSize]member
+	found := buf[:0]
+	if !eachMember(data, func(key, value []byte) { found = appendToken(found, key, value) }) {
 		return nil
 	}
-	return d
-}
-
-// addSpan records where the member with the JSON string token key is.
-func (d *Doc) addSpan(key, value []byte) {
-	if k, ok := commonKeys[string(key)]; ok {
-		d.members.add(k, value) // no new string for the usual names
-	} else if k, ok := stringValue(key); ok {
-		d.members.add(k, value)
-	}
+	return &Doc{raw: data, members: membersOf(found)}
 }
 
 // commonKeys maps the JSON tokens of the property names fediverse
