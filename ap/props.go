@@ -274,7 +274,7 @@ func Recipients(t vocab.Type) []*url.URL {
 // in any of its addressing properties, in any spelling.
 func IsPublicAddressed(t vocab.Type) bool {
 	for _, u := range Recipients(t) {
-		if IsPublic(u.String()) {
+		if IsPublicURL(u) {
 			return true
 		}
 	}

@@ -415,7 +415,7 @@ func (v Visibility) String() string {
 // must.
 func VisibilityOf(t vocab.Type) Visibility {
 	for _, u := range To(t) {
-		if IsPublic(u.String()) {
+		if IsPublicURL(u) {
 			return VisibilityPublic
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"code.superseriousbusiness.org/activity/streams/vocab"
@@ -538,6 +539,13 @@ func containsIRI(list []*url.URL, u string) bool {
 	return false
 }
 
+// isFollowersOf reports whether r is actor's followers collection, as
+// Mastodon names it: the actor's IRI and "/followers".
+func isFollowersOf(r, actor *url.URL) bool {
+	p, ok := strings.CutSuffix(r.Path, "/followers")
+	return ok && p == actor.Path && ap.SameOrigin(r, actor)
+}
+
 // addToTimelines files the activity in the inbox collection (the home
 // timeline) of each local actor it is for: the owner of the personal inbox
 // it came to, local actors addressed directly, and local followers of the
@@ -549,7 +557,7 @@ func (h *Handler) addToTimelines(ctx context.Context, tx store.Store, a *Activit
 	}
 	broadcast := false
 	for _, r := range a.Doc.Recipients() {
-		if ap.IsPublic(r.String()) || r.Path == a.Actor.Path+"/followers" && ap.SameOrigin(r, a.Actor) {
+		if ap.IsPublicURL(r) || isFollowersOf(r, a.Actor) {
 			broadcast = true
 			continue
 		}

@@ -312,7 +312,7 @@ func listedInOutbox(activity vocab.Type) bool {
 	}
 	for _, list := range [][]*url.URL{ap.To(activity), ap.Cc(activity)} {
 		for _, u := range list {
-			if ap.IsPublic(u.String()) {
+			if ap.IsPublicURL(u) {
 				return true
 			}
 		}
