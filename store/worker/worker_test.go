@@ -82,6 +82,13 @@ func (s *logSink) String() string {
 	return s.buf.String()
 }
 
+// wallNow is the wall-clock time alone: what the worker and the store
+// schedule jobs by (a job's RunAt is a stored time, without a monotonic
+// reading). Comparing due times by the monotonic clock instead fails
+// while the system slews its wall clock (on one VM it ran 0.5 % fast,
+// half a millisecond in 100 ms).
+func wallNow() time.Time { return time.Now().Round(0) }
+
 // running is a Run in progress.
 type running struct {
 	cancel context.CancelFunc
@@ -298,7 +305,7 @@ func TestRetryThenDiscard(t *testing.T) {
 		})
 		w.Handle("fail", func(ctx context.Context, j *store.Job) error {
 			mu.Lock()
-			ran, lastErrs = append(ran, time.Now()), append(lastErrs, j.LastError)
+			ran, lastErrs = append(ran, wallNow()), append(lastErrs, j.LastError)
 			mu.Unlock()
 			return fmt.Errorf("boom %d", j.Attempt)
 		})
@@ -372,11 +379,11 @@ func TestOutcomes(t *testing.T) {
 			switch kind {
 			case "retryat":
 				if n == 1 {
-					retryDue = time.Now().Add(150 * time.Millisecond)
+					retryDue = wallNow().Add(150 * time.Millisecond)
 					return fmt.Errorf("wrapped: %w", worker.RetryAt(retryDue, errors.New("429 retry later")))
 				}
-				if j.Attempt != 2 || j.LastError != "wrapped: 429 retry later" || time.Now().Before(retryDue) {
-					problem("retryat run 2: attempt %d, last error %q, %v before due", j.Attempt, j.LastError, retryDue.Sub(time.Now()))
+				if j.Attempt != 2 || j.LastError != "wrapped: 429 retry later" || wallNow().Before(retryDue) {
+					problem("retryat run 2: attempt %d, last error %q, %v before due", j.Attempt, j.LastError, retryDue.Sub(wallNow()))
 				}
 				return nil
 			case "retryat-max":
@@ -385,15 +392,15 @@ func TestOutcomes(t *testing.T) {
 				if j.Attempt != 1 {
 					problem("snooze run %d: attempt %d, want 1", n, j.Attempt)
 				}
-				if n > 1 && time.Now().Before(snoozeDue) {
-					problem("snooze run %d: %v before due", n, snoozeDue.Sub(time.Now()))
+				if n > 1 && wallNow().Before(snoozeDue) {
+					problem("snooze run %d: %v before due", n, snoozeDue.Sub(wallNow()))
 				}
 				switch n {
 				case 1:
-					snoozeDue = time.Now().Add(100 * time.Millisecond)
+					snoozeDue = wallNow().Add(100 * time.Millisecond)
 					return worker.Snooze(100 * time.Millisecond)
 				case 2:
-					snoozeDue = time.Now().Add(50 * time.Millisecond)
+					snoozeDue = wallNow().Add(50 * time.Millisecond)
 					return fmt.Errorf("later: %w", worker.SnoozeUntil(snoozeDue))
 				}
 				return nil
@@ -653,7 +660,7 @@ func TestDeadWorkersJobTakenAfterLease(t *testing.T) {
 		b.Handle("job", func(ctx context.Context, j *store.Job) error {
 			mu.Lock()
 			defer mu.Unlock()
-			ranAt, attempt = time.Now(), j.Attempt
+			ranAt, attempt = wallNow(), j.Attempt
 			return nil
 		})
 		start(t, b)
