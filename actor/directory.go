@@ -7,7 +7,6 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"github.com/slothpub/slothpub/internal/origin"
 	"log/slog"
 	"maps"
 	"net"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/slothpub/slothpub/httpsig"
+	"github.com/slothpub/slothpub/internal/origin"
 	"github.com/slothpub/slothpub/store"
 )
 

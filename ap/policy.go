@@ -35,7 +35,7 @@ func (r *InteractionRule) Allows(actor *url.URL, memberOf ...*url.URL) bool {
 		return true
 	}
 	for _, u := range r.AutomaticApproval {
-		if IsPublic(u.String()) || (actor != nil && u.String() == actor.String()) {
+		if IsPublicURL(u) || (actor != nil && u.String() == actor.String()) {
 			return true
 		}
 		for _, c := range memberOf {

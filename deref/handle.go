@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/slothpub/slothpub/internal/origin"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/slothpub/slothpub/ap"
+	"github.com/slothpub/slothpub/internal/origin"
 	"github.com/slothpub/slothpub/store"
 )
 

@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/slothpub/slothpub/internal/origin"
 	"net/url"
+
+	"github.com/slothpub/slothpub/internal/origin"
 )
 
 // fields is a JSON object decoded one level deep. Keys are matched exactly

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/slothpub/slothpub/internal/origin"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/slothpub/slothpub/ap"
 	"github.com/slothpub/slothpub/httpsig"
+	"github.com/slothpub/slothpub/internal/origin"
 	"github.com/slothpub/slothpub/store"
 )
 

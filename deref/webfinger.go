@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/slothpub/slothpub/internal/origin"
 	"mime"
 	"net/url"
 	"strings"
+
+	"github.com/slothpub/slothpub/internal/origin"
 )
 
 // WebFinger resolves an account handle, "acct:user@host", "user@host" or
