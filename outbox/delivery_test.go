@@ -1325,3 +1325,83 @@ func TestDeliveryOfEarlierPayloads(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, store.JobDiscarded, j.State)
 }
+
+// A fan-out enqueues its deliveries at the pace they are made: it pauses
+// while Options.MaxQueued deliveries are due, so the queue never holds
+// much more than MaxQueued plus one step. Deliveries waiting for a later
+// retry (a host that is down) do not count: they hold up no fan-out.
+func TestFanoutBackPressure(t *testing.T) {
+	for _, sk := range storeKinds {
+		t.Run(sk.name, func(t *testing.T) {
+			const (
+				followers = 16
+				maxQueued = 4
+				page      = 4
+			)
+			f := newDFix(t, dopts{sqlite: sk.sqlite, concurrency: 4, ob: outbox.Options{MaxQueued: maxQueued, FanoutPage: page,
+				Backoff: func(int) time.Duration { return time.Hour }}})
+			ctx := context.Background()
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			closed := ln.Addr().String()
+			require.NoError(t, ln.Close())
+			f.net.set("down.example", closed)
+			p := newPeer(t, f.net, "up.example", func(_ int, w http.ResponseWriter, _ *http.Request) {
+				time.Sleep(5 * time.Millisecond)
+				w.WriteHeader(http.StatusAccepted)
+			})
+			var down []*url.URL
+			for i := range 2 * maxQueued {
+				down = append(down, f.remote(fmt.Sprintf("http://down.example/users/d%d", i), fmt.Sprintf("http://down.example/users/d%d/inbox", i), ""))
+			}
+			require.NoError(t, f.db.Update(ctx, func(tx *store.Tx) error {
+				for i := range followers {
+					u := f.remote(fmt.Sprintf("http://up.example/users/u%d", i), p.inbox(fmt.Sprintf("/users/u%d/inbox", i)), "")
+					if err := tx.AddItem(ctx, f.alice.Followers().String(), u.String()); err != nil {
+						return err
+					}
+				}
+				return nil
+			}))
+			f.start(t)
+
+			// Twice MaxQueued deliveries to a host that refuses
+			// connections: after their first attempt they wait an hour.
+			first := f.post(t, note(down...))
+			for _, d := range down {
+				f.waitStatus(t, first, d.String()+"/inbox", outbox.DeliveryRetrying)
+			}
+
+			var most atomic.Int64
+			stop := make(chan struct{})
+			sampled := make(chan struct{})
+			go func() {
+				defer close(sampled)
+				for {
+					n, err := f.db.CountJobs(ctx, store.JobQuery{Kinds: []string{outbox.DeliverKind}, DueBy: f.clock.Now()})
+					if err == nil && int64(n) > most.Load() {
+						most.Store(int64(n))
+					}
+					select {
+					case <-stop:
+						return
+					case <-time.After(time.Millisecond):
+					}
+				}
+			}()
+			second := f.post(t, note(f.alice.Followers()))
+			require.Eventually(t, func() bool { return p.count("") == followers }, 20*time.Second, 5*time.Millisecond,
+				"the followers' deliveries were held up (%d of %d made)", p.count(""), followers)
+			close(stop)
+			<-sampled
+			assert.LessOrEqual(t, most.Load(), int64(maxQueued-1+page), "deliveries due at once")
+			assert.GreaterOrEqual(t, most.Load(), int64(page), "the sampler saw a step's deliveries")
+			for i := range followers {
+				assert.Equal(t, outbox.DeliverySent, f.waitStatus(t, second, p.inbox(fmt.Sprintf("/users/u%d/inbox", i)), outbox.DeliverySent).State)
+			}
+			s := f.status(t, first, down[0].String()+"/inbox")
+			assert.Equal(t, outbox.DeliveryRetrying, s.State, "still waiting for its second attempt")
+			assert.Equal(t, 1, s.Attempts)
+		})
+	}
+}

@@ -26,8 +26,8 @@
 //	subdomains (store.DomainBlocksCollection) and gone inboxes left out → one
 //	delivery job per inbox, duplicates merged by unique key
 //
-// It pauses while Options.MaxQueued deliveries wait, so that a huge
-// audience is enqueued at the pace it is delivered. The body is stored
+// It pauses while Options.MaxQueued deliveries are due and wait for a
+// worker, so that a huge audience is enqueued at the pace it is delivered. The body is stored
 // once, as the activity, and read by the deliveries (through a small
 // cache of recent bodies).
 //

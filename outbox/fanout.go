@@ -157,7 +157,9 @@ func (o *Outbox) fanoutJob(ctx context.Context, j *store.Job) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		queued, err := o.db.CountJobs(ctx, store.JobQuery{Kinds: []string{DeliverKind}, States: []store.JobState{store.JobAvailable, store.JobRetryable}})
+		// Back-pressure on the deliveries a worker would take now: those
+		// waiting for a retry later (a host down) do not hold it up.
+		queued, err := o.db.CountJobs(ctx, store.JobQuery{Kinds: []string{DeliverKind}, DueBy: o.opts.Clock()})
 		if err != nil {
 			return err
 		}

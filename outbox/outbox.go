@@ -84,9 +84,11 @@ type Options struct {
 	// FanoutPage is how many followers one fan-out step reads, resolves
 	// and enqueues deliveries for; default 500.
 	FanoutPage int
-	// MaxQueued pauses fan-outs while this many deliveries are waiting,
-	// so that a huge audience is enqueued at the pace it is delivered;
-	// default 100000.
+	// MaxQueued pauses fan-outs while this many deliveries are due and
+	// waiting for a worker, so that a huge audience is enqueued at the
+	// pace it is delivered and the queue stays short; default 10000.
+	// Deliveries waiting for a later attempt (a host that is down, a
+	// Retry-After) do not count: they never hold up other fan-outs.
 	MaxQueued int
 	// MaxCollectionItems bounds the members of one remote collection
 	// among the recipients that are delivered to (see
@@ -178,7 +180,7 @@ func New(db *store.DB, actors *actor.Directory, tr ap.Transport, resolver ActorR
 	}
 	o.opts.FanoutPage = min(o.opts.FanoutPage, store.MaxPageLimit)
 	if o.opts.MaxQueued <= 0 {
-		o.opts.MaxQueued = 100000
+		o.opts.MaxQueued = 10000
 	}
 	if o.opts.MaxCollectionItems <= 0 {
 		o.opts.MaxCollectionItems = 10000

@@ -246,6 +246,10 @@ type JobQuery struct {
 	Kinds     []string
 	States    []JobState
 	UniqueKey string
-	AfterID   int64
-	Limit     int // ListJobs only, in [1, MaxPageLimit]
+	// DueBy, when set, keeps the jobs due by then: available or retryable
+	// with RunAt at or before it (the backlog a worker would claim now),
+	// not those waiting for a later time, running or finished.
+	DueBy   time.Time
+	AfterID int64
+	Limit   int // ListJobs only, in [1, MaxPageLimit]
 }

@@ -119,6 +119,9 @@ func (d *Driver) nameOf(s string) name {
 	return n
 }
 
+// noName is the name of no string: no record has it.
+const noName = ^name(0)
+
 // lookupName returns the name of s if s is in the table; it never adds
 // one, so that read units may call it.
 func (d *Driver) lookupName(s string) (name, bool) {
@@ -495,10 +498,21 @@ type jobFilter struct {
 	kinds, states []name
 	none          bool // a kind or state of q is not in the table: no job matches
 	uniqueKey     string
+	due           bool  // q.DueBy is set: available or retryable by dueBy only
+	dueBy         stamp // q.DueBy
+	ready         [2]name
 }
 
 func (d *Driver) filter(q store.JobQuery) jobFilter {
-	f := jobFilter{uniqueKey: q.UniqueKey}
+	f := jobFilter{uniqueKey: q.UniqueKey, due: !q.DueBy.IsZero(), dueBy: at(q.DueBy)}
+	if f.due {
+		for i, s := range []store.JobState{store.JobAvailable, store.JobRetryable} {
+			f.ready[i] = noName
+			if n, ok := d.lookupName(string(s)); ok {
+				f.ready[i] = n
+			}
+		}
+	}
 	for _, k := range q.Kinds {
 		if n, ok := d.lookupName(k); ok {
 			f.kinds = append(f.kinds, n)
@@ -516,7 +530,8 @@ func (d *Driver) filter(q store.JobQuery) jobFilter {
 func (f *jobFilter) matches(r *jobRec) bool {
 	return !f.none && (len(f.kinds) == 0 || slices.Contains(f.kinds, r.kind)) &&
 		(len(f.states) == 0 || slices.Contains(f.states, r.state)) &&
-		(f.uniqueKey == "" || r.hasKey(f.uniqueKey))
+		(f.uniqueKey == "" || r.hasKey(f.uniqueKey)) &&
+		(!f.due || (r.state == f.ready[0] || r.state == f.ready[1]) && r.runAt.compare(f.dueBy) <= 0)
 }
 
 // ListJobs reads the jobs in ID order from q.AfterID (a unique key is
@@ -538,6 +553,9 @@ func (t *tx) CountJobs(ctx context.Context, q store.JobQuery) (int, error) {
 		return 0, err
 	}
 	n := 0
+	if q.UniqueKey == "" && !q.DueBy.IsZero() {
+		return t.countDue(q), nil
+	}
 	if q.UniqueKey == "" { // from the counts, not a walk of every job
 		for kind, c := range t.d.counts {
 			if len(q.Kinds) > 0 && !slices.Contains(q.Kinds, kind) {
@@ -554,6 +572,32 @@ func (t *tx) CountJobs(ctx context.Context, q store.JobQuery) (int, error) {
 	q.AfterID = 0
 	t.eachJob(q, func(int64, *jobRec) bool { n++; return true })
 	return n, nil
+}
+
+// countDue counts the jobs matching q, whose DueBy is set, from the ready
+// heaps of its kinds (the jobs due, by when), not a walk of every job.
+// An entry may be stale or, after a rolled-back unit, there twice: each
+// is checked against its job, and a job counted once.
+func (t *tx) countDue(q store.JobQuery) int {
+	f := t.d.filter(q)
+	if f.none {
+		return 0
+	}
+	seen := make(map[int64]struct{})
+	for kind, h := range t.d.ready {
+		if len(q.Kinds) > 0 && !slices.Contains(q.Kinds, kind) {
+			continue
+		}
+		for _, e := range h.entries {
+			if e.runAt.compare(f.dueBy) > 0 {
+				continue
+			}
+			if r := t.d.jobs.get(e.id); r != nil && r.runAt.compare(e.runAt) == 0 && f.matches(r) {
+				seen[e.id] = struct{}{}
+			}
+		}
+	}
+	return len(seen)
 }
 
 // eachJob calls fn for the jobs matching q with ID > q.AfterID, by

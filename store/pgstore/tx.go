@@ -644,6 +644,9 @@ func jobWhere(q store.JobQuery, a *args) string {
 	if q.UniqueKey != "" {
 		where = append(where, "unique_key = "+a.add(q.UniqueKey))
 	}
+	if !q.DueBy.IsZero() {
+		where = append(where, "state IN ('available', 'retryable') AND run_at <= "+a.add(toNanos(q.DueBy)))
+	}
 	return strings.Join(where, " AND ")
 }
 

@@ -271,6 +271,10 @@ func jobWhere(q store.JobQuery, after bool) (string, []any) {
 		conds = append(conds, "unique_key = ?")
 		args = append(args, q.UniqueKey)
 	}
+	if !q.DueBy.IsZero() {
+		conds = append(conds, "state IN ('available', 'retryable') AND run_at <= ?")
+		args = append(args, toNanos(q.DueBy))
+	}
 	if after {
 		conds = append(conds, "id > ?")
 		args = append(args, q.AfterID)

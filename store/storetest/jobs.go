@@ -706,6 +706,15 @@ func testListJobs(t *testing.T, d store.Driver) {
 		{store.JobQuery{UniqueKey: "uk", Kinds: []string{"a"}}, nil},
 		{store.JobQuery{AfterID: a3.ID}, []int64{b1.ID, b2.ID, b3.ID}},
 		{store.JobQuery{AfterID: a1.ID, Kinds: []string{"a"}}, []int64{a2.ID, a3.ID}},
+		// Due: a1 (available now), then b1 (available in an hour) and b2
+		// (retryable in an hour); never a2 (running), a3, b3 (finished).
+		{store.JobQuery{DueBy: now}, []int64{a1.ID}},
+		{store.JobQuery{DueBy: now.Add(-time.Nanosecond)}, nil},
+		{store.JobQuery{DueBy: now.Add(time.Hour)}, []int64{a1.ID, b1.ID, b2.ID}},
+		{store.JobQuery{DueBy: now.Add(48 * time.Hour), Kinds: []string{"b"}}, []int64{b1.ID, b2.ID}},
+		{store.JobQuery{DueBy: now.Add(48 * time.Hour), States: S(store.JobRetryable, store.JobRunning)}, []int64{b2.ID}},
+		{store.JobQuery{DueBy: now, Kinds: []string{"b"}}, nil},
+		{store.JobQuery{DueBy: now.Add(time.Hour), UniqueKey: "uk"}, []int64{b1.ID}},
 	}
 	for _, c := range cases {
 		q := c.q
