@@ -236,9 +236,13 @@ type JobResult struct {
 	// JobAvailable (snoozed until RunAt: Attempt is decremented so the
 	// attempt does not count) or JobDiscarded (with Error as the reason).
 	State JobState
-	RunAt time.Time
-	Error string
-	At    time.Time // when it finished: Job.Finished for completed and discarded
+	// Forget, with State JobCompleted, deletes the job instead of keeping
+	// it completed: nothing reads its outcome later, and its unique key is
+	// free again.
+	Forget bool
+	RunAt  time.Time
+	Error  string
+	At     time.Time // when it finished: Job.Finished for completed and discarded
 }
 
 // JobQuery selects jobs; empty fields match everything.

@@ -93,6 +93,15 @@ func (tx *Tx) Complete(ctx context.Context, j *Job) error {
 	return tx.finish(ctx, j, JobResult{State: JobCompleted})
 }
 
+// Forget records that the claimed job j succeeded by deleting it, for
+// jobs whose success nothing reads later (or that the caller records in
+// its own way): the store does not keep it completed until it is pruned,
+// and its unique key is free again. ErrLeaseLost means another claimer
+// holds it now.
+func (tx *Tx) Forget(ctx context.Context, j *Job) error {
+	return tx.finish(ctx, j, JobResult{State: JobCompleted, Forget: true})
+}
+
 // Retry records that the attempt failed with cause and schedules the job
 // again at at (zero: now). The error is kept in Job.LastError.
 func (tx *Tx) Retry(ctx context.Context, j *Job, at time.Time, cause error) error {

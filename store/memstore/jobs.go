@@ -448,6 +448,10 @@ func (t *tx) FinishJob(ctx context.Context, res store.JobResult) error {
 	r := *old
 	switch res.State {
 	case store.JobCompleted:
+		if res.Forget {
+			t.setJob(res.ID, jobRec{})
+			return nil
+		}
 		r.finished = t.d.stamp(res.At)
 	case store.JobRetryable:
 		r.runAt, r.lastError = t.d.stamp(res.RunAt), res.Error

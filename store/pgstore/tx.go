@@ -562,6 +562,16 @@ func (t *tx) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]*store.Job, 
 // row version, so of two workers only the lease holder's finish counts.
 // The lease is cleared; LastError is kept unless the outcome brings one.
 func (t *tx) FinishJob(ctx context.Context, r store.JobResult) error {
+	if r.State == store.JobCompleted && r.Forget {
+		tag, err := t.tx.Exec(ctx, `DELETE FROM jobs WHERE id = $1 AND state = 'running' AND attempt = $2`, r.ID, r.Attempt)
+		if err != nil {
+			return fmt.Errorf("pgstore: forget job %d: %w", r.ID, err)
+		}
+		if tag.RowsAffected() == 1 {
+			return nil
+		}
+		return t.leaseLost(ctx, r.ID)
+	}
 	var runAt, finished any // nil keeps the column
 	lastErr := any(nil)
 	attemptDelta := 0

@@ -183,16 +183,18 @@ func (t *dtx) FinishJob(ctx context.Context, r store.JobResult) error {
 	if at == 0 {
 		at = nowNanos() // a finished job has a finish time: DeleteJobs reads it
 	}
-	switch r.State {
-	case store.JobCompleted:
+	switch {
+	case r.State == store.JobCompleted && r.Forget:
+		query, args = `DELETE FROM jobs WHERE id = ?`, []any{r.ID}
+	case r.State == store.JobCompleted:
 		query, args = `UPDATE jobs SET state = ?, finished = ? WHERE id = ?`, []any{string(r.State), at, r.ID}
-	case store.JobRetryable:
+	case r.State == store.JobRetryable:
 		query, args = `UPDATE jobs SET state = ?, run_at = ?, last_error = ? WHERE id = ?`,
 			[]any{string(r.State), toNanos(r.RunAt), r.Error, r.ID}
-	case store.JobAvailable:
+	case r.State == store.JobAvailable:
 		query, args = `UPDATE jobs SET state = ?, run_at = ?, attempt = attempt - 1 WHERE id = ?`,
 			[]any{string(r.State), toNanos(r.RunAt), r.ID}
-	case store.JobDiscarded:
+	case r.State == store.JobDiscarded:
 		query, args = `UPDATE jobs SET state = ?, last_error = ?, finished = ? WHERE id = ?`,
 			[]any{string(r.State), r.Error, at, r.ID}
 	default:

@@ -42,6 +42,7 @@ func RunJobs(t *testing.T, newDriver func(t *testing.T) store.Driver) {
 		}},
 		{"Finish", []driverTest{
 			{"Complete", testJobComplete},
+			{"Forget", testJobForget},
 			{"Retry", testJobRetry},
 			{"Snooze", testJobSnooze},
 			{"Discard", testJobDiscard},
@@ -567,6 +568,60 @@ func testJobComplete(t *testing.T, d store.Driver) {
 	err := finish(t, d, store.JobResult{ID: j.ID, Attempt: j.Attempt, State: store.JobCompleted, At: at})
 	if !errors.Is(err, store.ErrLeaseLost) {
 		t.Errorf("FinishJob(completed job) = %v, want ErrLeaseLost", err)
+	}
+}
+
+// testJobForget: a job completed with Forget is gone (no job, no count,
+// its unique key free again); only its running attempt may forget it;
+// and a unit that forgot it and rolled back leaves it running.
+func testJobForget(t *testing.T, d store.Driver) {
+	now := base()
+	j := mustInsertJob(t, d, newJob("k", "forget:1", now))
+	keep := mustInsertJob(t, d, newJob("k", "forget:2", now))
+	if js := claim(t, d, []string{"k"}, 2, now, lease); len(js) != 2 {
+		t.Fatalf("claimed %v", jobIDs(js))
+	}
+	forget := store.JobResult{ID: j.ID, Attempt: 1, State: store.JobCompleted, Forget: true, At: now}
+	if err := finish(t, d, store.JobResult{ID: j.ID, Attempt: 2, State: store.JobCompleted, Forget: true, At: now}); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("Forget with another attempt = %v, want ErrLeaseLost", err)
+	}
+	rolledBack := errors.New("rolled back")
+	if err := d.Update(t.Context(), func(tx store.DriverTx) error {
+		if err := tx.FinishJob(t.Context(), forget); err != nil {
+			return err
+		}
+		return rolledBack
+	}); !errors.Is(err, rolledBack) {
+		t.Fatalf("Update = %v", err)
+	}
+	if g := getJob(t, d, j.ID); g.State != store.JobRunning || g.UniqueKey != "forget:1" {
+		t.Fatalf("after a rolled-back Forget: %+v, want running", g)
+	}
+	mustFinish(t, d, forget)
+	err := d.View(t.Context(), func(tx store.DriverTx) error {
+		_, err := tx.GetJob(t.Context(), j.ID)
+		return err
+	})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetJob(forgotten) = %v, want ErrNotFound", err)
+	}
+	if got := listJobs(t, d, store.JobQuery{Limit: 10}); !slices.Equal(got, []int64{keep.ID}) {
+		t.Errorf("ListJobs = %v, want only %d", got, keep.ID)
+	}
+	if n := countJobs(t, d, store.JobQuery{Kinds: []string{"k"}}); n != 1 {
+		t.Errorf("CountJobs = %d, want 1", n)
+	}
+	if n := countJobs(t, d, store.JobQuery{States: []store.JobState{store.JobCompleted}}); n != 0 {
+		t.Errorf("CountJobs(completed) = %d, want 0: a forgotten job is not kept completed", n)
+	}
+	if err := finish(t, d, forget); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Forget again = %v, want ErrNotFound", err)
+	}
+	if !insertJob(t, d, newJob("k", "forget:1", now)) {
+		t.Error("InsertJob with the unique key of a forgotten job = false, want true")
+	}
+	if insertJob(t, d, newJob("k", "forget:2", now)) {
+		t.Error("InsertJob with the unique key of a running job = true, want false")
 	}
 }
 

@@ -27,11 +27,20 @@ const (
 	maxCompleteBatch = 128
 )
 
-// completion is a job whose handler returned nil.
+// completion is a job whose handler returned nil, or Forget.
 type completion struct {
-	j    *store.Job
-	log  *slog.Logger
-	took time.Duration
+	j      *store.Job
+	log    *slog.Logger
+	took   time.Duration
+	forget bool // Forget: delete the job rather than keep it completed
+}
+
+// record writes c's outcome in tx.
+func (c *completion) record(ctx context.Context, tx *store.Tx) error {
+	if c.forget {
+		return tx.Forget(ctx, c.j)
+	}
+	return tx.Complete(ctx, c.j)
 }
 
 // completer records the completions sent on in, until in is closed.
@@ -69,18 +78,21 @@ func (w *Worker) completer(ctx context.Context, in <-chan completion, done chan<
 	}
 }
 
-// complete records that j's handler returned nil: through the completer
-// when the worker runs one, else at once.
-func (w *Worker) complete(ctx context.Context, log *slog.Logger, j *store.Job, took time.Duration) {
+// complete records that j's handler returned nil (or Forget, forget set):
+// through the completer when the worker runs one, else at once.
+func (w *Worker) complete(ctx context.Context, log *slog.Logger, j *store.Job, took time.Duration, forget bool) {
+	c := completion{j: j, log: log, took: took, forget: forget}
 	if w.completions != nil {
-		w.completions <- completion{j: j, log: log, took: took}
+		w.completions <- c
 		return
 	}
-	w.completeOne(ctx, completion{j: j, log: log, took: took})
+	w.completeOne(ctx, c)
 }
 
 func (w *Worker) completeOne(ctx context.Context, c completion) {
-	if w.record(ctx, c.log, "complete", func() error { return w.db.Complete(ctx, c.j) }) {
+	if w.record(ctx, c.log, "complete", func() error {
+		return w.db.Update(ctx, func(tx *store.Tx) error { return c.record(ctx, tx) })
+	}) {
 		w.stats.completed.Add(1)
 		c.log.DebugContext(ctx, "worker: job completed", "took", c.took)
 	}
@@ -101,8 +113,8 @@ func (w *Worker) completeBatch(ctx context.Context, batch []completion) {
 	lost := make([]bool, len(batch))
 	err := w.db.Update(ctx, func(tx *store.Tx) error {
 		clear(lost)
-		for i, c := range batch {
-			err := tx.Complete(ctx, c.j)
+		for i := range batch {
+			err := batch[i].record(ctx, tx)
 			if errors.Is(err, store.ErrLeaseLost) {
 				lost[i] = true
 			} else if err != nil {

@@ -27,6 +27,9 @@
 //     faster than units commit (within a few milliseconds), else each at
 //     once. Until its completion is recorded the job is running, under
 //     its lease; Shutdown records the completions still waiting.
+//   - Forget(): the job succeeded, as with nil, and is deleted instead of
+//     kept completed until it is pruned (store.Tx.Forget): for jobs whose
+//     success nothing reads later, or that the handler records its own way.
 //   - ErrFinished: the handler finished the job itself, inside the unit
 //     of work that made its effects (tx.Complete, or tx.Retry, tx.Snooze,
 //     tx.Discard, in the same db.Update), so that effects and completion

@@ -43,6 +43,17 @@ func CompleteWith(ctx context.Context, db *store.DB, j *store.Job, fn func(tx *s
 	return ErrFinished
 }
 
+// errForget is the outcome Forget returns.
+var errForget = errors.New("worker: job succeeded; forget it")
+
+// Forget returns the outcome of a job that succeeded and is not to be
+// kept: the worker completes it as it does when the handler returns nil
+// (batched, counted in Stats.Completed), but deletes it (store.Tx.Forget)
+// instead of keeping it completed until it is pruned. For jobs done in
+// great numbers whose success is recorded elsewhere or not needed, so
+// that the store does not grow by one finished job each.
+func Forget() error { return errForget }
+
 // snoozeError is the outcome Snooze and SnoozeUntil return.
 type snoozeError struct {
 	until time.Time     // when set, the absolute due time

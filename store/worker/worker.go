@@ -970,6 +970,10 @@ func (w *Worker) finish(ctx, jctx context.Context, log *slog.Logger, j *store.Jo
 		log.DebugContext(ctx, "worker: job finished by its handler", "took", took)
 		return
 	}
+	forget := errors.Is(err, errForget)
+	if forget {
+		err = nil
+	}
 	if err != nil && w.hard.Load() {
 		w.release(ctx, log, j)
 		return
@@ -982,7 +986,7 @@ func (w *Worker) finish(ctx, jctx context.Context, log *slog.Logger, j *store.Jo
 	)
 	switch {
 	case err == nil:
-		w.complete(ctx, log, j, took)
+		w.complete(ctx, log, j, took, forget)
 	case errors.As(err, &disc):
 		w.discard(ctx, log, j, err.Error())
 	case errors.As(err, &snooze):

@@ -1177,3 +1177,45 @@ func TestNotifyDelay(t *testing.T) {
 		}
 	})
 }
+
+// Jobs whose handlers return Forget are completed, batched like the
+// others, and deleted: none is left in the store, their unique keys are
+// free again; the ones returning nil beside them are kept completed.
+func TestForget(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const jobs = 200
+		w := worker.New(db, &worker.Options{Concurrency: 16, PollInterval: time.Minute, Logger: quiet})
+		w.Handle("forget", func(ctx context.Context, j *store.Job) error {
+			if j.UniqueKey == "keep" {
+				return nil
+			}
+			return fmt.Errorf("wrapped: %w", worker.Forget())
+		})
+		keyed := func(key string) int64 {
+			id, _, err := db.Enqueue(ctx, "forget", nil, &store.EnqueueOptions{UniqueKey: key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		for i := range jobs {
+			keyed(fmt.Sprintf("k%d", i))
+		}
+		kept := keyed("keep")
+		start(t, w)
+		waitFor(t, 10*time.Second, "every job completed", func() bool { return w.Stats().Completed == jobs+1 })
+
+		if s := w.Stats(); s.Claimed != jobs+1 || s.Retried+s.Discarded+s.Dropped+s.Panicked != 0 {
+			t.Errorf("stats %+v, want %d claimed and completed, nothing else", s, jobs+1)
+		}
+		all := allJobs(t, db)
+		if len(all) != 1 || all[0].ID != kept || all[0].State != store.JobCompleted {
+			t.Fatalf("jobs left: %+v, want only job %d, completed", all, kept)
+		}
+		_, inserted, err := db.Enqueue(ctx, "other", nil, &store.EnqueueOptions{UniqueKey: "k0"})
+		if err != nil || !inserted {
+			t.Errorf("Enqueue with a forgotten job's key: inserted %v, %v; want a new job", inserted, err)
+		}
+	})
+}
