@@ -104,8 +104,11 @@ func (e *retryError) Unwrap() error { return e.cause }
 // job's LastError; the returned error's message is cause's.
 func RetryAt(t time.Time, cause error) error { return &retryError{at: t, cause: cause} }
 
-// discardError is the outcome Discard and Permanent return.
-type discardError struct{ reason error }
+// discardError is the outcome Discard, DiscardWith and Permanent return.
+type discardError struct {
+	reason error
+	with   func(ctx context.Context, tx *store.Tx) error // DiscardWith's fn
+}
 
 func (e *discardError) Error() string {
 	if e.reason == nil {
@@ -120,6 +123,16 @@ func (e *discardError) Unwrap() error { return e.reason }
 // retries, with reason recorded as its LastError (a gone actor, a
 // malformed payload). The returned error's message is reason's.
 func Discard(reason error) error { return &discardError{reason: reason} }
+
+// DiscardWith is Discard with effects: the worker runs fn in the unit of
+// work that discards the job, so that what fn writes (a record of the
+// failure) commits with the discard or not at all. fn must not have
+// effects outside tx; if it fails, the discard is not recorded this time
+// (the worker tries again, then leaves the job to run again when its
+// lease ends).
+func DiscardWith(reason error, fn func(ctx context.Context, tx *store.Tx) error) error {
+	return &discardError{reason: reason, with: fn}
+}
 
 // Permanent marks err as a permanent failure: it is Discard(err), for code
 // that classifies errors where they occur.

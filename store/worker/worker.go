@@ -988,7 +988,7 @@ func (w *Worker) finish(ctx, jctx context.Context, log *slog.Logger, j *store.Jo
 	case err == nil:
 		w.complete(ctx, log, j, took, forget)
 	case errors.As(err, &disc):
-		w.discard(ctx, log, j, err.Error())
+		w.discardWith(ctx, log, j, err.Error(), disc.with)
 	case errors.As(err, &snooze):
 		at := snooze.until
 		if at.IsZero() {
@@ -1025,7 +1025,21 @@ func (w *Worker) fail(ctx context.Context, log *slog.Logger, j *store.Job, err e
 }
 
 func (w *Worker) discard(ctx context.Context, log *slog.Logger, j *store.Job, reason string) {
-	if !w.record(ctx, log, "discard", func() error { return w.db.Discard(ctx, j, reason) }) {
+	w.discardWith(ctx, log, j, reason, nil)
+}
+
+// discardWith discards j, running with (if not nil) in the same unit.
+func (w *Worker) discardWith(ctx context.Context, log *slog.Logger, j *store.Job, reason string, with func(context.Context, *store.Tx) error) {
+	if !w.record(ctx, log, "discard", func() error {
+		return w.db.Update(ctx, func(tx *store.Tx) error {
+			if with != nil {
+				if err := with(ctx, tx); err != nil {
+					return err
+				}
+			}
+			return tx.Discard(ctx, j, reason)
+		})
+	}) {
 		return
 	}
 	w.stats.discarded.Add(1)

@@ -1219,3 +1219,49 @@ func TestForget(t *testing.T) {
 		}
 	})
 }
+
+// DiscardWith's writes commit with the discard: the job is discarded with
+// the reason, OnDiscard is called, and the value fn wrote is there; when
+// fn fails, nothing of the unit is kept and the job is not discarded.
+func TestDiscardWith(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var discarded atomic.Int64
+		w := worker.New(db, &worker.Options{Concurrency: 2, PollInterval: time.Minute, Logger: quiet,
+			OnDiscard: func(*store.Job, string) { discarded.Add(1) }})
+		failing := errors.New("record refused")
+		w.Handle("d", func(ctx context.Context, j *store.Job) error {
+			key := "failure:" + string(j.Payload)
+			return worker.DiscardWith(errors.New("refused for good"), func(ctx context.Context, tx *store.Tx) error {
+				if err := tx.PutValue(ctx, key, []byte("x"), time.Time{}); err != nil {
+					return err
+				}
+				if string(j.Payload) == "bad" {
+					return failing
+				}
+				return nil
+			})
+		})
+		good, bad := enqueue(t, db, "d", "good"), enqueue(t, db, "d", "bad")
+		start(t, w)
+		waitFor(t, 10*time.Second, "the good job discarded and the bad one given up", func() bool {
+			s := w.Stats()
+			return s.Discarded == 1 && s.Dropped == 1
+		})
+		if j := getJob(t, db, good); j.State != store.JobDiscarded || j.LastError != "refused for good" {
+			t.Errorf("good job %+v, want discarded for its reason", j)
+		}
+		if _, err := db.GetValue(ctx, "failure:good"); err != nil {
+			t.Errorf("the value written with the discard: %v", err)
+		}
+		if j := getJob(t, db, bad); j.State != store.JobRunning {
+			t.Errorf("bad job %s, want running (its discard was never recorded)", j.State)
+		}
+		if _, err := db.GetValue(ctx, "failure:bad"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the value of a discard that failed: %v, want ErrNotFound", err)
+		}
+		if n := discarded.Load(); n != 1 {
+			t.Errorf("OnDiscard called %d times, want 1", n)
+		}
+	})
+}
