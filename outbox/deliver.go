@@ -55,7 +55,7 @@ func (o *Outbox) deliverJob(ctx context.Context, j *store.Job) error {
 	}
 	inbox, err := url.Parse(d.Inbox)
 	if err != nil || inbox.Host == "" {
-		return worker.Discard(fmt.Errorf("outbox: bad inbox %q", d.Inbox))
+		return o.discard(d, reasonFailed, fmt.Errorf("outbox: bad inbox %q", d.Inbox))
 	}
 	if wait, err := o.waitForPrevious(ctx, d); err != nil || wait != nil {
 		if err != nil {
@@ -71,6 +71,9 @@ func (o *Outbox) deliverJob(ctx context.Context, j *store.Job) error {
 	}
 	defer o.hosts.release(host)
 	from, act, err := o.load(ctx, d)
+	if worker.IsPermanent(err) {
+		err = o.discard(d, reasonFailed, err)
+	}
 	if err != nil {
 		if probe {
 			// No POST, so no outcome to close or reopen the breaker
@@ -90,6 +93,9 @@ func (o *Outbox) deliverJob(ctx context.Context, j *store.Job) error {
 	if err == nil {
 		o.hosts.succeeded(host)
 		o.log.DebugContext(ctx, "outbox: delivered", "activity", d.Activity, "inbox", d.Inbox, "attempt", j.Attempt)
+		if o.opts.ForgetSent {
+			return worker.Forget()
+		}
 		return nil
 	}
 	dl := Delivery{Activity: d.Activity, Inbox: inbox, From: d.From, Attempts: j.Attempt}
@@ -111,13 +117,13 @@ func (o *Outbox) deliverJob(ctx context.Context, j *store.Job) error {
 			}
 		}
 		o.permanentFailure(dl, err)
-		return worker.Discard(errors.New(reason + err.Error()))
+		return o.discard(d, reason, err)
 	}
 	o.hosts.failed(host, now)
 	if j.Attempt >= o.opts.MaxAttempts {
 		o.log.WarnContext(ctx, "outbox: delivery given up", "activity", d.Activity, "inbox", d.Inbox, "attempts", j.Attempt, "err", err)
 		o.permanentFailure(dl, err)
-		return worker.Discard(errors.New(reasonDead + err.Error()))
+		return o.discard(d, reasonDead, err)
 	}
 	at := now.Add(o.opts.Backoff(j.Attempt))
 	if re != nil && (re.StatusCode == http.StatusTooManyRequests || re.StatusCode == http.StatusServiceUnavailable) {
@@ -128,6 +134,22 @@ func (o *Outbox) deliverJob(ctx context.Context, j *store.Job) error {
 	o.log.InfoContext(ctx, "outbox: delivery will be retried", "activity", d.Activity, "inbox", d.Inbox, "attempt", j.Attempt, "at", at, "err", err)
 	return worker.RetryAt(at, err)
 }
+
+// discard is the outcome of d failed for good, for reason (reasonFailed,
+// reasonDead, reasonGone): its job is discarded with reason and err as its
+// LastError, and in the same unit the failure is recorded in the
+// activity's FailedDeliveriesCollection, for its status after the job is
+// gone.
+func (o *Outbox) discard(d delivery, reason string, err error) error {
+	return worker.DiscardWith(errors.New(reason+err.Error()), func(ctx context.Context, tx *store.Tx) error {
+		return ignoreExists(tx.AddItem(ctx, store.FailedDeliveriesCollection(d.Activity), failureItem(reason, d.Inbox)))
+	})
+}
+
+// failureItem is the member of a FailedDeliveriesCollection that records
+// a failure for reason to inbox: "failed <inbox>", "dead <inbox>", "gone
+// <inbox>".
+func failureItem(reason, inbox string) string { return strings.TrimSuffix(reason, ": ") + " " + inbox }
 
 // load reads the sender and the stored activity of d; a missing one
 // discards the delivery.
@@ -535,9 +557,11 @@ const (
 	DeliveryRetrying DeliveryState = "retrying" // failed, will be tried again at NextAttempt
 	DeliveryFailed   DeliveryState = "failed"   // refused for good by the peer (4xx other than 408, 429; 410 Gone)
 	DeliveryDead     DeliveryState = "dead"     // out of attempts
-	// DeliveryPruned: queued and finished (sent, failed or dead) long
-	// enough ago that the record of how it went was pruned (the worker's
-	// Options.Retention, a week by default, or store.DB.PruneJobs).
+	// DeliveryPruned: queued and finished long enough ago that its job
+	// was pruned (the worker's Options.Retention, a week by default, or
+	// store.DB.PruneJobs), and not recorded as failed: sent, or failed
+	// before failures were recorded. (With Options.ForgetSent, such a
+	// delivery is DeliverySent.)
 	DeliveryPruned DeliveryState = "pruned"
 )
 
@@ -553,7 +577,9 @@ type DeliveryStatus struct {
 
 // DeliveryStatus returns the state of the delivery of activity to inbox,
 // or an error wrapping store.ErrNotFound when none was queued. A delivery
-// whose job was pruned is DeliveryPruned.
+// whose job is gone is DeliveryFailed or DeliveryDead (without Attempts,
+// LastError, Finished) when it failed for good, else DeliverySent with
+// Options.ForgetSent, else DeliveryPruned.
 func (o *Outbox) DeliveryStatus(ctx context.Context, activity, inbox string) (DeliveryStatus, error) {
 	s, found, err := o.jobStatus(ctx, activity, inbox)
 	if err != nil || found {
@@ -567,6 +593,28 @@ func (o *Outbox) DeliveryStatus(ctx context.Context, activity, inbox string) (De
 	}
 	if !queued {
 		return DeliveryStatus{}, fmt.Errorf("outbox: no delivery of %s to %s: %w", activity, inbox, store.ErrNotFound)
+	}
+	return o.finishedStatus(ctx, activity, inbox)
+}
+
+// finishedStatus is the status of a delivery queued whose job is gone:
+// failed or dead when its failure was recorded, else sent when sent
+// deliveries are forgotten (Options.ForgetSent), else pruned.
+func (o *Outbox) finishedStatus(ctx context.Context, activity, inbox string) (DeliveryStatus, error) {
+	for _, f := range []struct {
+		reason string
+		state  DeliveryState
+	}{{reasonFailed, DeliveryFailed}, {reasonGone, DeliveryFailed}, {reasonDead, DeliveryDead}} {
+		failed, err := o.db.HasItem(ctx, store.FailedDeliveriesCollection(activity), failureItem(f.reason, inbox))
+		if err != nil {
+			return DeliveryStatus{}, err
+		}
+		if failed {
+			return DeliveryStatus{Inbox: inbox, State: f.state}, nil
+		}
+	}
+	if o.opts.ForgetSent {
+		return DeliveryStatus{Inbox: inbox, State: DeliverySent}, nil
 	}
 	return pruned(inbox), nil
 }
@@ -631,7 +679,9 @@ func (o *Outbox) Deliveries(ctx context.Context, activity, cursor string, limit 
 			return nil, "", err
 		}
 		if !found { // a member of the deliveries collection: it was queued
-			s = pruned(it.Value)
+			if s, err = o.finishedStatus(ctx, activity, it.Value); err != nil {
+				return nil, "", err
+			}
 		}
 		page = append(page, s)
 		next = store.FormatSeqCursor(it.Seq)

@@ -1405,3 +1405,78 @@ func TestFanoutBackPressure(t *testing.T) {
 		})
 	}
 }
+
+// The end states of deliveries, read while their jobs are kept and after
+// they are gone (pruned, or for a sent one forgotten at once with
+// ForgetSent): failures keep their state, failed or dead, from the record
+// written with the discard; a sent delivery reads sent while its job is
+// kept, then pruned, or with ForgetSent sent and never kept at all.
+func TestDeliveryStatusWithoutJobs(t *testing.T) {
+	for _, sk := range storeKinds {
+		for _, forget := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/ForgetSent=%v", sk.name, forget), func(t *testing.T) {
+				ctx := context.Background()
+				f := newDFix(t, dopts{sqlite: sk.sqlite, ob: outbox.Options{MaxAttempts: 2, ForgetSent: forget}})
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				require.NoError(t, err)
+				closed := ln.Addr().String()
+				require.NoError(t, ln.Close())
+				f.net.set("down.example", closed)
+				ok := newPeer(t, f.net, "ok.example", status(http.StatusAccepted))
+				gone := newPeer(t, f.net, "gone.example", status(http.StatusGone))
+				refused := newPeer(t, f.net, "refuse.example", status(http.StatusForbidden))
+				inboxes := map[string]string{
+					"sent":    ok.inbox("/users/a/inbox"),
+					"gone":    gone.inbox("/users/b/inbox"),
+					"refused": refused.inbox("/users/c/inbox"),
+					"dead":    "http://down.example/users/d/inbox",
+				}
+				var to []*url.URL
+				for _, in := range inboxes {
+					to = append(to, f.remote(in[:len(in)-len("/inbox")], in, ""))
+				}
+				f.start(t)
+				id := f.post(t, note(to...))
+				f.settle(t)
+
+				want := map[string]outbox.DeliveryState{"sent": outbox.DeliverySent, "gone": outbox.DeliveryFailed,
+					"refused": outbox.DeliveryFailed, "dead": outbox.DeliveryDead}
+				for name, in := range inboxes {
+					s := f.status(t, id, in)
+					assert.Equal(t, want[name], s.State, name)
+					if name == "sent" && forget {
+						assert.Zero(t, s.Attempts, "a forgotten delivery has no record of its attempts")
+					} else {
+						assert.NotZero(t, s.Attempts, name)
+						assert.False(t, s.Finished.IsZero(), name)
+					}
+				}
+				kept, err := f.db.CountJobs(ctx, store.JobQuery{Kinds: []string{outbox.DeliverKind}})
+				require.NoError(t, err)
+				if forget {
+					assert.Equal(t, 3, kept, "the failures' jobs only")
+				} else {
+					assert.Equal(t, 4, kept)
+				}
+				require.Equal(t, 1, ok.count(""), "one POST to the inbox that accepts")
+
+				_, err = f.db.PruneJobs(ctx, 0)
+				require.NoError(t, err)
+				left, err := f.db.CountJobs(ctx, store.JobQuery{})
+				require.NoError(t, err)
+				require.Zero(t, left, "every job pruned")
+				if !forget {
+					want["sent"] = outbox.DeliveryPruned
+				}
+				page, next, err := f.ob.Deliveries(ctx, id, "", 10)
+				require.NoError(t, err)
+				assert.Empty(t, next)
+				require.Len(t, page, len(inboxes))
+				for name, in := range inboxes {
+					assert.Equal(t, outbox.DeliveryStatus{Inbox: in, State: want[name]}, f.status(t, id, in), name)
+					assert.Contains(t, page, outbox.DeliveryStatus{Inbox: in, State: want[name]}, name)
+				}
+			})
+		}
+	}
+}

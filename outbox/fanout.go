@@ -402,14 +402,16 @@ func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, f *fanout, t
 	if gone {
 		return false, nil
 	}
+	// The activity's deliveries collection, written with each delivery
+	// job, says whether this one was ever queued: a job sent and
+	// forgotten (Options.ForgetSent), or pruned, is not queued again.
+	if err := tx.AddItem(ctx, store.DeliveriesCollection(f.Activity), t.inbox); errors.Is(err, store.ErrExists) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
 	_, inserted, err := tx.Enqueue(ctx, DeliverKind, payload, &store.EnqueueOptions{UniqueKey: deliveryKey(f.Activity, t.inbox)})
-	if err != nil || !inserted {
-		return false, err
-	}
-	if err := ignoreExists(tx.AddItem(ctx, store.DeliveriesCollection(f.Activity), t.inbox)); err != nil {
-		return false, err
-	}
-	return true, nil
+	return inserted, err
 }
 
 // domainBlocked reports whether host (lower case, with its port if any) is

@@ -147,9 +147,11 @@ type fanEnv struct {
 }
 
 type fanConfig struct {
-	followers int
-	hosts     int
-	shared    bool
+	// forgetSent sets outbox.Options.ForgetSent.
+	forgetSent bool
+	followers  int
+	hosts      int
+	shared     bool
 	// documents stores each follower's actor document (the real
 	// deref.Resolver reads them from the store, fetching nothing);
 	// without it a computedResolver answers.
@@ -248,7 +250,7 @@ func newFanEnv(tb testing.TB, db *store.DB, cfg fanConfig) *fanEnv {
 		e.null, tr = cfg.transport, cfg.transport
 	}
 	e.w = worker.New(db, &worker.Options{Concurrency: fanConcurrency, Logger: discardLogger()})
-	e.ob, err = outbox.New(db, e.actors, tr, res, &outbox.Options{Worker: e.w, Logger: discardLogger(), FanoutPage: cfg.page})
+	e.ob, err = outbox.New(db, e.actors, tr, res, &outbox.Options{Worker: e.w, Logger: discardLogger(), FanoutPage: cfg.page, ForgetSent: cfg.forgetSent})
 	require.NoError(tb, err)
 	runCtx, cancel := context.WithCancel(ctx)
 	ran := make(chan struct{})
@@ -384,6 +386,13 @@ var fanStores = []struct {
 	{"sqlite-sync-normal", openSQLiteNormal},
 }
 
+// fanModes are the outbox settings the fan-out benchmarks run with, the
+// suffix of their names: the defaults, and ForgetSent.
+var fanModes = []struct {
+	suffix     string
+	forgetSent bool
+}{{"", false}, {"-forget-sent", true}}
+
 // BenchmarkFanout10kNoSharedInbox: one op is one Post of a public
 // Create(Note) by alice to her 10,000 followers, spread over 100 loopback
 // hosts without shared inboxes, until all 10,000 signed POSTs (RSA-2048,
@@ -400,56 +409,60 @@ var fanStores = []struct {
 // units/delivery (units of work committed) and commits/delivery.
 func BenchmarkFanout10kNoSharedInbox(b *testing.B) {
 	for _, s := range fanStores {
-		b.Run(s.name, func(b *testing.B) {
-			e := newFanEnv(b, s.open(b), fanConfig{followers: fanFollowers, hosts: fanHosts, documents: true})
-			inboxes := inboxesOf(e.followers)
-			wait := e.hosts.expect(b, fanFollowers)
-			e.note(b, -1) // warm-up: resolves the followers, opens connections
-			wait()
-			e.settle(b)
-			var fan, floor, fanCPU, floorCPU time.Duration
-			var ncommits, nunits, nclaims int64
-			b.ResetTimer()
-			for i := range b.N {
-				wait := e.hosts.expect(b, fanFollowers)
-				c0, u0, cl0 := commits(e.db), units(e.db), e.w.Stats().ClaimCalls
-				cpu0 := cpuTime()
-				start := time.Now()
-				id := e.note(b, i)
-				wait()
-				fan += time.Since(start)
-				fanCPU += cpuTime() - cpu0
-				ncommits += commits(e.db) - c0
-				nunits += units(e.db) - u0
-				nclaims += e.w.Stats().ClaimCalls - cl0
-				b.StopTimer()
-				e.settle(b)
-				obj, err := e.db.GetObject(context.Background(), id.String())
-				require.NoError(b, err)
-				reqs := floorRequests(b, inboxes, obj.Data)
-				cpu0 = cpuTime()
-				floor += signFloor(b, e.alice.Signer(), reqs, obj.Data)
-				floorCPU += cpuTime() - cpu0
-				b.StartTimer()
-			}
-			b.StopTimer()
-			require.Equal(b, int64(b.N+1)*fanFollowers, e.hosts.received.Load(), "POSTs received")
-			require.Zero(b, e.hosts.unsigned.Load(), "unsigned POSTs")
-			n := float64(b.N)
-			b.ReportMetric(n/fan.Seconds(), "posts/s")
-			b.ReportMetric(n*fanFollowers/fan.Seconds(), "POSTs/s")
-			b.ReportMetric(n*fanFollowers/floor.Seconds(), "floor-sigs/s")
-			b.ReportMetric(floor.Seconds()/fan.Seconds(), "ratio")
-			b.ReportMetric(floorCPU.Seconds()/fanCPU.Seconds(), "cpu-ratio")
-			b.ReportMetric(fanCPU.Seconds()/fan.Seconds(), "fan-cores")
-			b.ReportMetric(floorCPU.Seconds()/floor.Seconds(), "floor-cores")
-			b.ReportMetric(float64(e.hosts.conns.Load())/float64(b.N+1), "conns/op")
-			b.ReportMetric(float64(nclaims)/(n*fanFollowers), "claims/delivery")
-			if commits(e.db) >= 0 {
-				b.ReportMetric(float64(ncommits)/(n*fanFollowers), "commits/delivery")
-				b.ReportMetric(float64(nunits)/(n*fanFollowers), "units/delivery")
-			}
-		})
+		for _, m := range fanModes {
+			b.Run(s.name+m.suffix, func(b *testing.B) { benchFanout10k(b, s.open(b), m.forgetSent) })
+		}
+	}
+}
+
+func benchFanout10k(b *testing.B, db *store.DB, forgetSent bool) {
+	e := newFanEnv(b, db, fanConfig{followers: fanFollowers, hosts: fanHosts, documents: true, forgetSent: forgetSent})
+	inboxes := inboxesOf(e.followers)
+	wait := e.hosts.expect(b, fanFollowers)
+	e.note(b, -1) // warm-up: resolves the followers, opens connections
+	wait()
+	e.settle(b)
+	var fan, floor, fanCPU, floorCPU time.Duration
+	var ncommits, nunits, nclaims int64
+	b.ResetTimer()
+	for i := range b.N {
+		wait := e.hosts.expect(b, fanFollowers)
+		c0, u0, cl0 := commits(e.db), units(e.db), e.w.Stats().ClaimCalls
+		cpu0 := cpuTime()
+		start := time.Now()
+		id := e.note(b, i)
+		wait()
+		fan += time.Since(start)
+		fanCPU += cpuTime() - cpu0
+		ncommits += commits(e.db) - c0
+		nunits += units(e.db) - u0
+		nclaims += e.w.Stats().ClaimCalls - cl0
+		b.StopTimer()
+		e.settle(b)
+		obj, err := e.db.GetObject(context.Background(), id.String())
+		require.NoError(b, err)
+		reqs := floorRequests(b, inboxes, obj.Data)
+		cpu0 = cpuTime()
+		floor += signFloor(b, e.alice.Signer(), reqs, obj.Data)
+		floorCPU += cpuTime() - cpu0
+		b.StartTimer()
+	}
+	b.StopTimer()
+	require.Equal(b, int64(b.N+1)*fanFollowers, e.hosts.received.Load(), "POSTs received")
+	require.Zero(b, e.hosts.unsigned.Load(), "unsigned POSTs")
+	n := float64(b.N)
+	b.ReportMetric(n/fan.Seconds(), "posts/s")
+	b.ReportMetric(n*fanFollowers/fan.Seconds(), "POSTs/s")
+	b.ReportMetric(n*fanFollowers/floor.Seconds(), "floor-sigs/s")
+	b.ReportMetric(floor.Seconds()/fan.Seconds(), "ratio")
+	b.ReportMetric(floorCPU.Seconds()/fanCPU.Seconds(), "cpu-ratio")
+	b.ReportMetric(fanCPU.Seconds()/fan.Seconds(), "fan-cores")
+	b.ReportMetric(floorCPU.Seconds()/floor.Seconds(), "floor-cores")
+	b.ReportMetric(float64(e.hosts.conns.Load())/float64(b.N+1), "conns/op")
+	b.ReportMetric(float64(nclaims)/(n*fanFollowers), "claims/delivery")
+	if commits(e.db) >= 0 {
+		b.ReportMetric(float64(ncommits)/(n*fanFollowers), "commits/delivery")
+		b.ReportMetric(float64(nunits)/(n*fanFollowers), "units/delivery")
 	}
 }
 
@@ -621,58 +634,63 @@ const mib = 1 << 20
 func BenchmarkPost100kFollowers(b *testing.B) {
 	const followers = 100000
 	for _, s := range fanStores {
-		b.Run(s.name, func(b *testing.B) {
-			e := newFanEnv(b, s.open(b), fanConfig{followers: followers, hosts: fanHosts})
-			// Warm-up of Post's path, with an audience of none: the
-			// second of these is Post without followers to expand.
-			var post0 time.Duration
-			for range 2 {
-				n := ap.NewNote(nil, e.alice.IRI(), "<p>warm-up</p>", time.Now())
-				ap.SetTo(n, ap.PublicURL())
-				start := time.Now()
-				_, err := e.ob.Post(context.Background(), e.alice, n)
-				post0 = time.Since(start)
-				require.NoError(b, err)
-				e.settle(b)
-			}
-			var post time.Duration
-			var peak, peakLive, base, final uint64
-			var sum time.Duration
-			b.ResetTimer()
-			for i := range b.N {
-				b.StopTimer()
-				runtime.GC()
-				objects, _ := heapNow()
-				base = max(base, objects)
-				wait := e.hosts.expect(b, followers)
-				hs := startHeapSampler(2 * time.Millisecond)
-				b.StartTimer()
-				start := time.Now()
-				e.note(b, i)
-				took := time.Since(start)
-				wait()
-				sum += time.Since(start)
-				b.StopTimer()
-				hs.finish()
-				post = max(post, took)
-				peak, peakLive = max(peak, hs.peak), max(peakLive, hs.peakLive)
-				e.settle(b)
-				runtime.GC()
-				objects, _ = heapNow()
-				final = max(final, objects)
-				b.StartTimer()
-			}
-			b.StopTimer()
-			require.Zero(b, e.hosts.unsigned.Load(), "unsigned POSTs")
-			b.ReportMetric(float64(post.Microseconds())/1000, "Post-ms")
-			b.ReportMetric(float64(post0.Microseconds())/1000, "Post0-ms")
-			b.ReportMetric(float64(final)/mib, "final-heap-MiB")
-			b.ReportMetric(float64(peak)/mib, "peak-heap-MiB")
-			b.ReportMetric(float64(peakLive)/mib, "peak-live-MiB")
-			b.ReportMetric(float64(base)/mib, "base-heap-MiB")
-			b.ReportMetric(float64(b.N)*followers/sum.Seconds(), "POSTs/s")
-		})
+		for _, m := range fanModes {
+			b.Run(s.name+m.suffix, func(b *testing.B) { benchPost100k(b, s.open(b), m.forgetSent) })
+		}
 	}
+}
+
+func benchPost100k(b *testing.B, db *store.DB, forgetSent bool) {
+	const followers = 100000
+	e := newFanEnv(b, db, fanConfig{followers: followers, hosts: fanHosts, forgetSent: forgetSent})
+	// Warm-up of Post's path, with an audience of none: the
+	// second of these is Post without followers to expand.
+	var post0 time.Duration
+	for range 2 {
+		n := ap.NewNote(nil, e.alice.IRI(), "<p>warm-up</p>", time.Now())
+		ap.SetTo(n, ap.PublicURL())
+		start := time.Now()
+		_, err := e.ob.Post(context.Background(), e.alice, n)
+		post0 = time.Since(start)
+		require.NoError(b, err)
+		e.settle(b)
+	}
+	var post time.Duration
+	var peak, peakLive, base, final uint64
+	var sum time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		runtime.GC()
+		objects, _ := heapNow()
+		base = max(base, objects)
+		wait := e.hosts.expect(b, followers)
+		hs := startHeapSampler(2 * time.Millisecond)
+		b.StartTimer()
+		start := time.Now()
+		e.note(b, i)
+		took := time.Since(start)
+		wait()
+		sum += time.Since(start)
+		b.StopTimer()
+		hs.finish()
+		post = max(post, took)
+		peak, peakLive = max(peak, hs.peak), max(peakLive, hs.peakLive)
+		e.settle(b)
+		runtime.GC()
+		objects, _ = heapNow()
+		final = max(final, objects)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	require.Zero(b, e.hosts.unsigned.Load(), "unsigned POSTs")
+	b.ReportMetric(float64(post.Microseconds())/1000, "Post-ms")
+	b.ReportMetric(float64(post0.Microseconds())/1000, "Post0-ms")
+	b.ReportMetric(float64(final)/mib, "final-heap-MiB")
+	b.ReportMetric(float64(peak)/mib, "peak-heap-MiB")
+	b.ReportMetric(float64(peakLive)/mib, "peak-live-MiB")
+	b.ReportMetric(float64(base)/mib, "base-heap-MiB")
+	b.ReportMetric(float64(b.N)*followers/sum.Seconds(), "POSTs/s")
 }
 
 // TestPostCostIndependentOfFollowers checks, with the worker stopped, that

@@ -103,6 +103,14 @@ type Options struct {
 	// guard or a NAT without hairpinning could stop them. Pass the
 	// http.Handler the inbox is mounted on (the instance's ServeMux).
 	LocalInbox http.Handler
+	// ForgetSent deletes the job of each delivery the inbox accepted,
+	// instead of keeping it completed for the worker's Retention (a week
+	// by default): the store then does not grow by one job per delivery
+	// (on memstore, about 190 bytes of memory each). DeliveryStatus reports
+	// such a delivery sent, from the activity's deliveries, without its
+	// Attempts and Finished; failures are recorded either way and keep
+	// their state (failed, dead) after their jobs are gone.
+	ForgetSent bool
 	// Clock returns the current time; nil means time.Now. It must agree
 	// with the store's.
 	Clock func() time.Time

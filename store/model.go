@@ -103,3 +103,12 @@ const DomainBlocksCollection = "slothpub:domain-blocks"
 // local activity was queued for, in the order their deliveries were
 // enqueued: the index of its delivery status.
 func DeliveriesCollection(activity string) string { return "slothpub:deliveries:" + activity }
+
+// FailedDeliveriesCollection names the internal collection of the
+// deliveries of a local activity that failed for good, each recorded with
+// its job's discard as the kind of failure, a space and the inbox
+// ("failed https://h.example/inbox", "dead …", "gone …"): what is known
+// of them once their jobs are gone.
+func FailedDeliveriesCollection(activity string) string {
+	return "slothpub:deliveries-failed:" + activity
+}
