@@ -47,7 +47,11 @@
 //
 // DeliveryStatus and Deliveries report where each delivery stands
 // (pending, sent, retrying with its next attempt and last error, failed,
-// dead; pruned once the worker deleted its finished job, see
-// worker.Options.Retention), Hosts the counters and breaker of each host,
-// and Options.OnPermanentFailure is called for each delivery given up.
+// dead), Hosts the counters and breaker of each host, and
+// Options.OnPermanentFailure is called for each delivery given up. A
+// finished delivery's job is kept for the worker's Options.Retention;
+// after that its failure, recorded with its discard, still reads failed or
+// dead, and a sent one reads pruned. With Options.ForgetSent the job of a
+// sent delivery is deleted at once (the store does not grow by a job per
+// delivery) and the delivery reads sent, without its attempts.
 package outbox
