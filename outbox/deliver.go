@@ -110,10 +110,10 @@ func (o *Outbox) deliverJob(ctx context.Context, j *store.Job) error {
 			// says nothing of the others, so only a personal inbox is
 			// marked gone.
 			if d.Personal {
-				if perr := o.db.PutValue(ctx, goneKey(d.Inbox), []byte(now.UTC().Format(time.RFC3339)), time.Time{}); perr != nil {
-					return perr
-				}
-				o.memo.putGone(d.Inbox, true, now)
+				o.permanentFailure(dl, err)
+				return o.discardWith(d, reason, err, func(ctx context.Context, tx *store.Tx) error {
+					return ignoreExists(tx.AddItem(ctx, store.GoneInboxesCollection, d.Inbox))
+				})
 			}
 		}
 		o.permanentFailure(dl, err)
@@ -141,7 +141,17 @@ func (o *Outbox) deliverJob(ctx context.Context, j *store.Job) error {
 // activity's FailedDeliveriesCollection, for its status after the job is
 // gone.
 func (o *Outbox) discard(d delivery, reason string, err error) error {
+	return o.discardWith(d, reason, err, nil)
+}
+
+// discardWith is discard with more writes in its unit: also's (if not nil).
+func (o *Outbox) discardWith(d delivery, reason string, err error, also func(context.Context, *store.Tx) error) error {
 	return worker.DiscardWith(errors.New(reason+err.Error()), func(ctx context.Context, tx *store.Tx) error {
+		if also != nil {
+			if err := also(ctx, tx); err != nil {
+				return err
+			}
+		}
 		return ignoreExists(tx.AddItem(ctx, store.FailedDeliveriesCollection(d.Activity), failureItem(reason, d.Inbox)))
 	})
 }

@@ -540,30 +540,33 @@ func TestDelivery410MarksGone(t *testing.T) {
 	_, err := f.ob.DeliveryStatus(context.Background(), id2, gone.inbox("/users/bob/inbox"))
 	assert.ErrorIs(t, err, store.ErrNotFound, "no delivery queued for it")
 	assert.Len(t, f.permanentFailures(), 1)
+	marked, err := f.db.HasItem(context.Background(), store.GoneInboxesCollection, gone.inbox("/users/bob/inbox"))
+	require.NoError(t, err)
+	assert.True(t, marked, "recorded in the store, for every process")
 }
 
 // An inbox marked gone by another process (on the same store) is honoured
-// once this process's memo of it ends: within a minute (notGoneTTL).
+// by this one's next fan-out step: the memo's set of gone inboxes is read
+// again when their number in the store changed.
 func TestDeliveryGoneMarkedElsewhere(t *testing.T) {
 	f := newDFix(t, dopts{frozen: true})
 	peer := newPeer(t, f.net, "b.example", nil)
 	inbox := peer.inbox("/users/bob/inbox")
 	bob := f.remote("http://b.example/users/bob", inbox, "")
+	carol := f.remote("http://b.example/users/carol", peer.inbox("/users/carol/inbox"), "")
 	f.start(t)
 
 	f.post(t, note(bob))
 	f.settle(t)
 	require.Equal(t, 1, peer.count(""))
 	// What another process does on a 410 from the inbox.
-	require.NoError(t, f.db.PutValue(context.Background(), "slothpub:gone-inbox:"+inbox, []byte("x"), time.Time{}))
-	f.post(t, note(bob))
+	require.NoError(t, f.db.Update(context.Background(), func(tx *store.Tx) error {
+		return tx.AddItem(context.Background(), store.GoneInboxesCollection, inbox)
+	}))
+	id := f.post(t, note(bob, carol))
 	f.settle(t)
-	assert.Equal(t, 2, peer.count(""), "within the memo's minute the mark is not seen yet")
-
-	f.clock.Advance(time.Minute)
-	id := f.post(t, note(bob))
-	f.settle(t)
-	assert.Equal(t, 2, peer.count(""), "no POST to an inbox marked gone")
+	assert.Equal(t, 1, peer.count("/users/bob/inbox"), "no POST to an inbox marked gone")
+	assert.Equal(t, 1, peer.count("/users/carol/inbox"))
 	_, err := f.ob.DeliveryStatus(context.Background(), id, inbox)
 	assert.ErrorIs(t, err, store.ErrNotFound, "no delivery queued for it")
 }
@@ -1131,8 +1134,9 @@ func TestDelivery410FromSharedInboxMarksNothing(t *testing.T) {
 	f.settle(t)
 	assert.Equal(t, 2, shared.count("/inbox"), "the shared inbox is still delivered to")
 	assert.Equal(t, outbox.DeliverySent, f.status(t, id2, shared.inbox("/inbox")).State)
-	_, err := f.db.GetValue(ctx, "slothpub:gone-inbox:"+shared.inbox("/inbox"))
-	assert.ErrorIs(t, err, store.ErrNotFound)
+	marked, err := f.db.HasItem(ctx, store.GoneInboxesCollection, shared.inbox("/inbox"))
+	require.NoError(t, err)
+	assert.False(t, marked, "a shared inbox is not marked gone")
 }
 
 // A domain block covers the domain's subdomains, not a domain that only

@@ -308,6 +308,10 @@ func (o *Outbox) fanoutStep(ctx context.Context, from *actor.Actor, f *fanout, p
 	err = o.db.Update(ctx, func(tx *store.Tx) error {
 		enqueued = 0
 		blocked := map[string]bool{} // hosts of this step: domain blocked or not
+		gone, err := o.memo.goneSet(ctx, tx)
+		if err != nil {
+			return err
+		}
 		for _, l := range learned {
 			if err := tx.PutValue(ctx, inboxCacheKey(l.actor), cachedInbox(l), o.opts.Clock().Add(inboxCacheTTL)); err != nil {
 				return err
@@ -318,7 +322,7 @@ func (o *Outbox) fanoutStep(ctx context.Context, from *actor.Actor, f *fanout, p
 			if t.personal {
 				payload = payloads[1]
 			}
-			ok, err := o.enqueueDelivery(ctx, tx, f, t, payload, blocked)
+			ok, err := o.enqueueDelivery(ctx, tx, f, t, payload, blocked, gone)
 			if err != nil {
 				return err
 			}
@@ -372,7 +376,7 @@ const orderHorizon = 7 * 24 * time.Hour
 // payload is the job's (see delivery). ok reports whether a job was
 // enqueued. blocked remembers, for the unit, which hosts are domain
 // blocked: a step reads each host's block once, not once per inbox.
-func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, f *fanout, t target, payload []byte, blocked map[string]bool) (ok bool, err error) {
+func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, f *fanout, t target, payload []byte, blocked map[string]bool, gone map[string]struct{}) (ok bool, err error) {
 	u, err := url.Parse(t.inbox)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		o.log.WarnContext(ctx, "outbox: skipping inbox that is not an http(s) URL", "inbox", t.inbox)
@@ -389,17 +393,7 @@ func (o *Outbox) enqueueDelivery(ctx context.Context, tx *store.Tx, f *fanout, t
 	if isBlocked {
 		return false, nil
 	}
-	now := o.opts.Clock()
-	gone, known := o.memo.isGone(t.inbox, now)
-	if !known {
-		if _, err := tx.GetValue(ctx, goneKey(t.inbox)); err == nil {
-			gone = true
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return false, err
-		}
-		o.memo.putGone(t.inbox, gone, now)
-	}
-	if gone {
+	if _, gone := gone[t.inbox]; gone {
 		return false, nil
 	}
 	// The activity's deliveries collection, written with each delivery
@@ -526,10 +520,6 @@ func fromCache(actor string, v []byte) (inbox string, personal bool) {
 	}
 	return s, personal
 }
-
-// goneKey names the value marking an inbox that answered 410 Gone: no
-// delivery is enqueued for it any more.
-func goneKey(inbox string) string { return "slothpub:gone-inbox:" + inbox }
 
 // resolve turns actor IRIs into delivery targets: local actors to their
 // inbox, remote ones to their shared inbox, else their inbox, from the

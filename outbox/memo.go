@@ -1,23 +1,29 @@
 package outbox
 
 import (
+	"context"
 	"sync"
 	"time"
+
+	"github.com/slothpub/slothpub/store"
 )
 
 // memo remembers in this process what the fan-out read from the store
 // about its recipients: where an actor receives deliveries (the inbox
-// cache, see inboxCacheKey) and whether an inbox is gone (goneKey). A
-// fan-out reads both for every recipient; with the memo, one post to
-// 10,000 followers after another reads the store for none of them. The
-// store stays the truth: an entry is trusted for a while only (memoTTL,
-// notGoneTTL), so that what another process wrote is seen soon, and the
-// memo is bounded (maxMemo entries each), forgetting arbitrary entries when
-// full.
+// cache, see inboxCacheKey) and which inboxes are gone
+// (store.GoneInboxesCollection). A fan-out reads both for every recipient;
+// with the memo, one post to 10,000 followers after another reads the
+// store for none of them. The store stays the truth: an inbox is trusted
+// for a while only (memoTTL), so that what another process wrote is seen
+// soon, and bounded (maxMemo entries), forgetting arbitrary entries when
+// full; the gone inboxes, few, are held whole, read again whenever their
+// number in the store changed (an inbox is never taken out of the set, so
+// a count that did not change is a set that did not).
 type memo struct {
-	mu      sync.Mutex
-	inboxes map[string]memoInbox // by actor IRI
-	gone    map[string]memoGone  // by inbox
+	mu        sync.Mutex
+	inboxes   map[string]memoInbox // by actor IRI
+	gone      map[string]struct{}  // the members of store.GoneInboxesCollection
+	goneCount int                  // their number when read (gone nil: never read)
 }
 
 type memoInbox struct {
@@ -26,20 +32,11 @@ type memoInbox struct {
 	until    time.Time
 }
 
-type memoGone struct {
-	gone  bool
-	until time.Time // for an inbox not gone; a gone inbox stays gone
-}
-
 const (
 	// memoTTL is how long an actor's inbox read from the store is used
 	// without reading it again (the store's entry lasts inboxCacheTTL).
 	memoTTL = 10 * time.Minute
-	// notGoneTTL is how long an inbox found not gone is believed to be:
-	// another process may have marked it since.
-	notGoneTTL = time.Minute
-	// maxMemo bounds the entries of each of the memo's maps: about 3 MiB
-	// of inboxes.
+	// maxMemo bounds the inboxes of the memo: about 2.5 MiB.
 	maxMemo = 16384
 )
 
@@ -61,22 +58,38 @@ func (m *memo) putInbox(actor, inbox string, personal bool, now time.Time) {
 	putBounded(&m.inboxes, actor, memoInbox{inbox: inbox, personal: personal, until: now.Add(memoTTL)})
 }
 
-// isGone reports whether inbox is gone, if the memo knows at now.
-func (m *memo) isGone(inbox string, now time.Time) (gone, ok bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, ok := m.gone[inbox]
-	if !ok || !e.gone && !now.Before(e.until) {
-		return false, false
+// goneSet returns the gone inboxes as tx sees them: the memo's set when
+// the store holds as many as when it was read, else the set read again.
+// The caller must not change it.
+func (m *memo) goneSet(ctx context.Context, tx *store.Tx) (map[string]struct{}, error) {
+	n, err := tx.CountItems(ctx, store.GoneInboxesCollection)
+	if err != nil {
+		return nil, err
 	}
-	return e.gone, true
-}
-
-// putGone remembers whether inbox is gone, from now.
-func (m *memo) putGone(inbox string, gone bool, now time.Time) {
+	m.mu.Lock()
+	if m.gone != nil && m.goneCount == n {
+		defer m.mu.Unlock()
+		return m.gone, nil
+	}
+	m.mu.Unlock()
+	set := make(map[string]struct{}, n)
+	for cursor := ""; ; {
+		page, err := tx.Page(ctx, store.GoneInboxesCollection, store.PageQuery{MaxID: cursor, Limit: store.MaxPageLimit})
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range page.Items {
+			set[it.Value] = struct{}{}
+		}
+		if len(page.Items) < store.MaxPageLimit {
+			break
+		}
+		cursor = store.FormatSeqCursor(page.Items[len(page.Items)-1].Seq)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	putBounded(&m.gone, inbox, memoGone{gone: gone, until: now.Add(notGoneTTL)})
+	m.gone, m.goneCount = set, n
+	return set, nil
 }
 
 // putBounded sets *m[k] to v, making the map if there is none, and

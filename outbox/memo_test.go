@@ -1,9 +1,16 @@
 package outbox
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slothpub/slothpub/store"
+	"github.com/slothpub/slothpub/store/memstore"
 )
 
 func TestMemo(t *testing.T) {
@@ -20,27 +27,55 @@ func TestMemo(t *testing.T) {
 		t.Fatal("an inbox is trusted past memoTTL")
 	}
 
-	m.putGone("https://a.example/users/u/inbox", false, now)
-	if gone, ok := m.isGone("https://a.example/users/u/inbox", now.Add(notGoneTTL-time.Second)); !ok || gone {
-		t.Fatalf("not gone: %v %v", gone, ok)
-	}
-	if _, ok := m.isGone("https://a.example/users/u/inbox", now.Add(notGoneTTL)); ok {
-		t.Fatal("an inbox is believed not gone past notGoneTTL: another process may have marked it")
-	}
-	m.putGone("https://a.example/users/u/inbox", true, now)
-	if gone, ok := m.isGone("https://a.example/users/u/inbox", now.Add(365*24*time.Hour)); !ok || !gone {
-		t.Fatalf("a gone inbox came back: %v %v", gone, ok)
-	}
-
 	for i := range 2 * maxMemo {
 		m.putInbox(fmt.Sprintf("https://h%d.example/users/u", i), "https://x.example/inbox", true, now)
-		m.putGone(fmt.Sprintf("https://h%d.example/inbox", i), false, now)
 	}
-	if len(m.inboxes) != maxMemo || len(m.gone) != maxMemo {
-		t.Fatalf("%d inboxes and %d gone entries, want at most %d each", len(m.inboxes), len(m.gone), maxMemo)
+	if len(m.inboxes) != maxMemo {
+		t.Fatalf("%d inboxes, want at most %d", len(m.inboxes), maxMemo)
 	}
 	last := fmt.Sprintf("https://h%d.example/users/u", 2*maxMemo-1)
 	if _, _, ok := m.inbox(last, now); !ok {
 		t.Fatal("the entry just put was forgotten")
 	}
+}
+
+// The gone set is read from the store when its number of members there
+// changed, and only then; across pages (more than store.MaxPageLimit).
+func TestMemoGoneSet(t *testing.T) {
+	ctx := context.Background()
+	db := memstore.New()
+	var m memo
+	set := func() map[string]struct{} {
+		t.Helper()
+		var s map[string]struct{}
+		require.NoError(t, db.View(ctx, func(tx *store.Tx) error {
+			var err error
+			s, err = m.goneSet(ctx, tx)
+			return err
+		}))
+		return s
+	}
+	add := func(from, to int) {
+		t.Helper()
+		require.NoError(t, db.Update(ctx, func(tx *store.Tx) error {
+			for i := from; i < to; i++ {
+				if err := tx.AddItem(ctx, store.GoneInboxesCollection, fmt.Sprintf("https://h%d.example/inbox", i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+	}
+	require.Empty(t, set())
+	add(0, store.MaxPageLimit+5)
+	first := set()
+	require.Len(t, first, store.MaxPageLimit+5)
+	assert.Contains(t, first, "https://h0.example/inbox")
+	assert.Contains(t, first, fmt.Sprintf("https://h%d.example/inbox", store.MaxPageLimit+4))
+	first["sentinel"] = struct{}{} // the same map comes back while nothing changed
+	assert.Contains(t, set(), "sentinel")
+	add(store.MaxPageLimit+5, store.MaxPageLimit+6)
+	again := set()
+	assert.NotContains(t, again, "sentinel", "read again once the store's count changed")
+	assert.Len(t, again, store.MaxPageLimit+6)
 }

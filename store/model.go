@@ -99,6 +99,11 @@ func BlocksCollection(local string) string { return "slothpub:blocks:" + local }
 // is delivered to them.
 const DomainBlocksCollection = "slothpub:domain-blocks"
 
+// GoneInboxesCollection is the internal collection of the personal
+// inboxes that answered 410 Gone to a delivery: no delivery is enqueued
+// for them any more.
+const GoneInboxesCollection = "slothpub:gone-inboxes"
+
 // DeliveriesCollection names the internal collection of the inboxes a
 // local activity was queued for, in the order their deliveries were
 // enqueued: the index of its delivery status.
