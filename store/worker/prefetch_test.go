@@ -164,10 +164,17 @@ func TestShutdownPutsBackPrefetchedJobsOneLost(t *testing.T) {
 		if err := db.Complete(context.Background(), lost); err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
+		// Shutdown first, the handler released after: released before,
+		// it could take the next prefetched job before Shutdown began.
+		shut := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			shut <- w.Shutdown(ctx)
+		}()
+		time.Sleep(20 * time.Millisecond) // Shutdown is waiting for the handler
 		close(g.gate)
-		if err := w.Shutdown(ctx); err != nil {
+		if err := <-shut; err != nil {
 			t.Fatalf("Shutdown = %v", err)
 		}
 		if err := r.wait(t, time.Second); err != nil {
