@@ -37,6 +37,10 @@ func TestFlagsFromEnvironmentAndCommandLine(t *testing.T) {
 	assert.Equal(t, "https", c.protocol)
 	assert.False(t, c.allowPrivate)
 
+	c, err = parseFlags([]string{"serve", "--forget-sent"}, getenv, &out)
+	require.NoError(t, err)
+	assert.True(t, c.forgetSent)
+
 	c, err = parseFlags([]string{"serve", "--sqlite-sync", "full"}, getenv, &out)
 	require.NoError(t, err)
 	assert.Equal(t, sqlitestore.SyncFull, c.sqliteSync, "a flag wins over the environment")

@@ -79,6 +79,7 @@ type config struct {
 	drain        time.Duration
 	lease        time.Duration
 	retention    time.Duration
+	forgetSent   bool
 	workers      int
 	user         string
 	allowPrivate bool
@@ -110,6 +111,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (*conf
 	fs.DurationVar(&c.drain, "drain", 20*time.Second, "how long a shutdown waits for jobs in flight before it puts them back")
 	fs.DurationVar(&c.lease, "lease", 0, "how long a claimed job stays with this process between renewals: the jobs of a process that dies (killed, crashed) are taken again, by the next start or another process, this long after (default 1m; at least 1s)")
 	fs.DurationVar(&c.retention, "job-retention", worker.DefaultRetention, "how long finished jobs (processed activities, deliveries) are kept with their outcome for the delivery status before they are deleted; 0 keeps them")
+	fs.BoolVar(&c.forgetSent, "forget-sent", false, "delete each delivery's job once the inbox accepted it instead of keeping it for --job-retention: the database does not grow by a row per delivery; the delivery status then says sent without the attempts (failures are kept either way)")
 	fs.IntVar(&c.workers, "workers", 16, "jobs (inbox processing, fan-outs, deliveries) run at once")
 	fs.StringVar(&c.user, "user", env("SLOTHPUB_USER", ""), "create this local `user` if absent [SLOTHPUB_USER]")
 	fs.BoolVar(&c.allowPrivate, "allow-private", allowDefault, "allow fetching and delivering to loopback and private addresses; for local testing only [SLOTHPUB_ALLOW_PRIVATE]")
@@ -308,7 +310,7 @@ func newServer(ctx context.Context, st *store.DB, c *config, log *slog.Logger) (
 	res := deref.New(st, tr, instanceActor.Signer(), &deref.Options{Logger: log, LocalHost: c.host, WebFingerScheme: c.protocol})
 	ver := httpsig.NewVerifier(res, &httpsig.VerifierOptions{Logger: log, TargetScheme: c.protocol})
 	mux := http.NewServeMux()
-	ob, err := outbox.New(st, actors, tr, res, &outbox.Options{Worker: w, Logger: log, LocalInbox: mux})
+	ob, err := outbox.New(st, actors, tr, res, &outbox.Options{Worker: w, Logger: log, LocalInbox: mux, ForgetSent: c.forgetSent})
 	if err != nil {
 		return nil, err
 	}
