@@ -113,6 +113,28 @@ func startPrefetched(t *testing.T, db *store.DB, prefetch int) (w *worker.Worker
 	return w, g, r, first, waiting
 }
 
+// shutdownThenRelease shuts w down while its handler is held by g, then
+// releases the handler, and checks that Shutdown and Run return nil.
+// Shutdown comes first: a handler released before could take the next
+// prefetched job before Shutdown began.
+func shutdownThenRelease(t *testing.T, w *worker.Worker, g *gated, r *running) {
+	t.Helper()
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		shut <- w.Shutdown(ctx)
+	}()
+	time.Sleep(20 * time.Millisecond) // Shutdown is waiting for the handler
+	close(g.gate)
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if err := r.wait(t, time.Second); err != nil {
+		t.Errorf("Run after Shutdown = %v, want nil", err)
+	}
+}
+
 // Shutdown lets the running handlers finish and puts the prefetched jobs
 // back, available at once with the attempt not counted, for another
 // worker to take.
@@ -120,20 +142,7 @@ func TestShutdownPutsBackPrefetchedJobs(t *testing.T) {
 	eachStore(t, func(t *testing.T, db *store.DB) {
 		const prefetch = 3
 		w, g, r, first, waiting := startPrefetched(t, db, prefetch)
-		shut := make(chan error, 1)
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			shut <- w.Shutdown(ctx)
-		}()
-		time.Sleep(20 * time.Millisecond) // Shutdown is waiting for the handler
-		close(g.gate)
-		if err := <-shut; err != nil {
-			t.Fatalf("Shutdown = %v", err)
-		}
-		if err := r.wait(t, time.Second); err != nil {
-			t.Errorf("Run after Shutdown = %v, want nil", err)
-		}
+		shutdownThenRelease(t, w, g, r)
 		if j := getJob(t, db, first); j.State != store.JobCompleted {
 			t.Errorf("the running job after Shutdown: %s, want completed", j.State)
 		}
@@ -164,22 +173,7 @@ func TestShutdownPutsBackPrefetchedJobsOneLost(t *testing.T) {
 		if err := db.Complete(context.Background(), lost); err != nil {
 			t.Fatal(err)
 		}
-		// Shutdown first, the handler released after: released before,
-		// it could take the next prefetched job before Shutdown began.
-		shut := make(chan error, 1)
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			shut <- w.Shutdown(ctx)
-		}()
-		time.Sleep(20 * time.Millisecond) // Shutdown is waiting for the handler
-		close(g.gate)
-		if err := <-shut; err != nil {
-			t.Fatalf("Shutdown = %v", err)
-		}
-		if err := r.wait(t, time.Second); err != nil {
-			t.Errorf("Run after Shutdown = %v, want nil", err)
-		}
+		shutdownThenRelease(t, w, g, r)
 		for i, id := range waiting {
 			want := store.JobAvailable
 			if i == 1 {
