@@ -1350,10 +1350,16 @@ func TestFanoutBackPressure(t *testing.T) {
 			closed := ln.Addr().String()
 			require.NoError(t, ln.Close())
 			f.net.set("down.example", closed)
+			// The followers' inboxes hold every POST until the fan-out has
+			// paused, so that its deliveries pile up (due, unclaimed) and
+			// only back-pressure stops it enqueueing all 16 at once.
+			release := make(chan struct{})
 			p := newPeer(t, f.net, "up.example", func(_ int, w http.ResponseWriter, _ *http.Request) {
-				time.Sleep(5 * time.Millisecond)
+				<-release
 				w.WriteHeader(http.StatusAccepted)
 			})
+			var released sync.Once
+			t.Cleanup(func() { released.Do(func() { close(release) }) })
 			var down []*url.URL
 			for i := range 2 * maxQueued {
 				down = append(down, f.remote(fmt.Sprintf("http://down.example/users/d%d", i), fmt.Sprintf("http://down.example/users/d%d/inbox", i), ""))
@@ -1393,13 +1399,16 @@ func TestFanoutBackPressure(t *testing.T) {
 					}
 				}
 			}()
+			snoozed := f.w.Stats().Snoozed
 			second := f.post(t, note(f.alice.Followers()))
+			require.Eventually(t, func() bool { return f.w.Stats().Snoozed > snoozed }, 10*time.Second, time.Millisecond,
+				"the fan-out never paused")
+			released.Do(func() { close(release) })
 			require.Eventually(t, func() bool { return p.count("") == followers }, 20*time.Second, 5*time.Millisecond,
 				"the followers' deliveries were held up (%d of %d made)", p.count(""), followers)
 			close(stop)
 			<-sampled
 			assert.LessOrEqual(t, most.Load(), int64(maxQueued-1+page), "deliveries due at once")
-			assert.GreaterOrEqual(t, most.Load(), int64(page), "the sampler saw a step's deliveries")
 			for i := range followers {
 				assert.Equal(t, outbox.DeliverySent, f.waitStatus(t, second, p.inbox(fmt.Sprintf("/users/u%d/inbox", i)), outbox.DeliverySent).State)
 			}
