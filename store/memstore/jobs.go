@@ -388,11 +388,8 @@ func (t *tx) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]*store.Job, 
 			taken := 0
 			for h.Len() > 0 && taken < p.Limit && h.entries[0].runAt.compare(now) <= 0 {
 				e := heap.Pop(h).(readyEntry)
-				r := d.jobs.get(e.id)
+				r := d.current(e)
 				if r == nil || seen[e.id] {
-					continue // stale
-				}
-				if s := d.stateOf(r); (s != store.JobAvailable && s != store.JobRetryable) || r.runAt.compare(e.runAt) != 0 {
 					continue // stale
 				}
 				seen[e.id] = true
@@ -596,7 +593,7 @@ func (t *tx) countDue(q store.JobQuery) int {
 			if e.runAt.compare(f.dueBy) > 0 {
 				continue
 			}
-			if r := t.d.jobs.get(e.id); r != nil && r.runAt.compare(e.runAt) == 0 && f.matches(r) {
+			if r := t.d.current(e); r != nil && f.matches(r) {
 				seen[e.id] = struct{}{}
 			}
 		}
@@ -709,6 +706,19 @@ func (d *Driver) uniqueID(key string) (int64, bool) {
 type readyEntry struct {
 	runAt stamp
 	id    int64
+}
+
+// current returns the record of e's job if e stands for it (the job is
+// available or retryable with e's RunAt), nil if e is stale.
+func (d *Driver) current(e readyEntry) *jobRec {
+	r := d.jobs.get(e.id)
+	if r == nil || r.runAt.compare(e.runAt) != 0 {
+		return nil
+	}
+	if s := d.stateOf(r); s != store.JobAvailable && s != store.JobRetryable {
+		return nil
+	}
+	return r
 }
 
 // readyHeap is a min-heap of readyEntry by (runAt, id): the root is the
