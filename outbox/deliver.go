@@ -104,20 +104,20 @@ func (o *Outbox) deliverJob(ctx context.Context, j *store.Job) error {
 		o.hosts.refused(host)
 		o.log.WarnContext(ctx, "outbox: delivery refused", "activity", d.Activity, "inbox", d.Inbox, "status", re.StatusCode)
 		reason := reasonFailed
+		var markGone func(context.Context, *store.Tx) error
 		if re.StatusCode == http.StatusGone {
 			reason = reasonGone
 			// A shared inbox serves every actor of its server: its 410
 			// says nothing of the others, so only a personal inbox is
 			// marked gone.
 			if d.Personal {
-				o.permanentFailure(dl, err)
-				return o.discardWith(d, reason, err, func(ctx context.Context, tx *store.Tx) error {
+				markGone = func(ctx context.Context, tx *store.Tx) error {
 					return ignoreExists(tx.AddItem(ctx, store.GoneInboxesCollection, d.Inbox))
-				})
+				}
 			}
 		}
 		o.permanentFailure(dl, err)
-		return o.discard(d, reason, err)
+		return o.discardWith(d, reason, err, markGone)
 	}
 	o.hosts.failed(host, now)
 	if j.Attempt >= o.opts.MaxAttempts {
