@@ -349,6 +349,17 @@ func (f *dfix) start(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
+// refusing points name at a loopback port nothing listens on: every
+// connection to it is refused.
+func (f *dfix) refusing(t *testing.T, name string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	f.net.set(name, closed)
+}
+
 // remote adds a remote actor with its inbox (and shared inbox, or "").
 func (f *dfix) remote(id, inbox, shared string) *url.URL {
 	f.res.mu.Lock()
@@ -417,11 +428,7 @@ func TestDeliveryConnectionRefused(t *testing.T) {
 	for _, sk := range storeKinds {
 		t.Run(sk.name, func(t *testing.T) {
 			f := newDFix(t, dopts{sqlite: sk.sqlite, ob: outbox.Options{MaxAttempts: 3}})
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			require.NoError(t, err)
-			closed := ln.Addr().String()
-			require.NoError(t, ln.Close())
-			f.net.set("down.example", closed)
+			f.refusing(t, "down.example")
 			bob := f.remote("http://down.example/users/bob", "http://down.example/users/bob/inbox", "")
 			f.start(t)
 
@@ -1345,11 +1352,7 @@ func TestFanoutBackPressure(t *testing.T) {
 			f := newDFix(t, dopts{sqlite: sk.sqlite, concurrency: 4, ob: outbox.Options{MaxQueued: maxQueued, FanoutPage: page,
 				Backoff: func(int) time.Duration { return time.Hour }}})
 			ctx := context.Background()
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			require.NoError(t, err)
-			closed := ln.Addr().String()
-			require.NoError(t, ln.Close())
-			f.net.set("down.example", closed)
+			f.refusing(t, "down.example")
 			// The followers' inboxes hold every POST until the fan-out has
 			// paused, so that its deliveries pile up (due, unclaimed) and
 			// only back-pressure stops it enqueueing all 16 at once.
@@ -1430,11 +1433,7 @@ func TestDeliveryStatusWithoutJobs(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/ForgetSent=%v", sk.name, forget), func(t *testing.T) {
 				ctx := context.Background()
 				f := newDFix(t, dopts{sqlite: sk.sqlite, ob: outbox.Options{MaxAttempts: 2, ForgetSent: forget}})
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
-				require.NoError(t, err)
-				closed := ln.Addr().String()
-				require.NoError(t, ln.Close())
-				f.net.set("down.example", closed)
+				f.refusing(t, "down.example")
 				ok := newPeer(t, f.net, "ok.example", status(http.StatusAccepted))
 				gone := newPeer(t, f.net, "gone.example", status(http.StatusGone))
 				refused := newPeer(t, f.net, "refuse.example", status(http.StatusForbidden))
