@@ -1,11 +1,11 @@
 package memstore
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -298,8 +298,8 @@ func (t *tx) FindObjects(ctx context.Context, q store.ObjectQuery) ([]*store.Obj
 		return nil, errors.New("memstore: FindObjects without a field")
 	}
 	var out []*store.Object
-	scanRange(seqs, func(s int64) int64 { return s }, q.Range, func(seq int64) bool {
-		o := t.d.objects[t.d.bySeq[seq]]
+	scanRange(len(seqs), func(i int) int64 { return seqs[i] }, q.Range, func(i int) bool {
+		o := t.d.objects[t.d.bySeq[seqs[i]]]
 		if got := indexed(o); (want[byActor] == "" || got[byActor] == want[byActor]) &&
 			(want[byInReplyTo] == "" || got[byInReplyTo] == want[byInReplyTo]) &&
 			(want[byType] == "" || got[byType] == want[byType]) {
@@ -310,25 +310,26 @@ func (t *tx) FindObjects(ctx context.Context, q store.ObjectQuery) ([]*store.Obj
 	return out, nil
 }
 
-// scanRange calls yield for the elements of s (sorted by ascending seq)
-// inside r, in r's order, until yield returns false.
-func scanRange[T any](s []T, seq func(T) int64, r store.Range, yield func(T) bool) {
+// scanRange calls yield with the places inside r of a sequence of n
+// elements sorted by ascending seq (seqAt(i) is the seq of the element at
+// place i), in r's order, until yield returns false.
+func scanRange(n int, seqAt func(i int) int64, r store.Range, yield func(i int) bool) {
 	// lo is the first element above After; hi is one past the last below Before.
-	lo, _ := slices.BinarySearchFunc(s, r.After+1, func(e T, target int64) int { return cmp.Compare(seq(e), target) })
-	hi := len(s)
+	lo := sort.Search(n, func(i int) bool { return seqAt(i) > r.After })
+	hi := n
 	if r.Before != 0 {
-		hi, _ = slices.BinarySearchFunc(s, r.Before, func(e T, target int64) int { return cmp.Compare(seq(e), target) })
+		hi = sort.Search(n, func(i int) bool { return seqAt(i) >= r.Before })
 	}
 	if r.Ascending {
 		for i := lo; i < hi; i++ {
-			if !yield(s[i]) {
+			if !yield(i) {
 				return
 			}
 		}
 		return
 	}
 	for i := hi - 1; i >= lo; i-- {
-		if !yield(s[i]) {
+		if !yield(i) {
 			return
 		}
 	}
@@ -341,7 +342,7 @@ func (t *tx) AddItem(ctx context.Context, collectionIRI, item string) (int64, er
 		return 0, err
 	}
 	if c := t.d.colls[collectionIRI]; c != nil {
-		if _, ok := c.seqOf[item]; ok {
+		if _, ok := c.seqOf(item); ok {
 			return 0, fmt.Errorf("memstore: item %q of %q: %w", item, collectionIRI, store.ErrExists)
 		}
 	}
@@ -368,12 +369,10 @@ func (t *tx) RemoveItem(ctx context.Context, collectionIRI, item string) error {
 func (d *Driver) putItem(collectionIRI, item string, seq int64) {
 	c := d.colls[collectionIRI]
 	if c == nil {
-		c = &collection{seqOf: make(map[string]int64)}
+		c = &collection{}
 		d.colls[collectionIRI] = c
 	}
-	c.seqOf[item] = seq
-	i, _ := slices.BinarySearchFunc(c.entries, seq, func(e entry, seq int64) int { return cmp.Compare(e.seq, seq) })
-	c.entries = slices.Insert(c.entries, i, entry{seq: seq, item: item})
+	c.add(item, seq)
 }
 
 // dropItem removes item and reports its sequence number, or false if it
@@ -383,18 +382,11 @@ func (d *Driver) dropItem(collectionIRI, item string) (int64, bool) {
 	if c == nil {
 		return 0, false
 	}
-	seq, ok := c.seqOf[item]
-	if !ok {
-		return 0, false
-	}
-	if i, found := slices.BinarySearchFunc(c.entries, seq, func(e entry, seq int64) int { return cmp.Compare(e.seq, seq) }); found {
-		c.entries = slices.Delete(c.entries, i, i+1)
-	}
-	delete(c.seqOf, item)
-	if len(c.entries) == 0 {
+	seq, ok := c.remove(item)
+	if ok && c.live() == 0 {
 		delete(d.colls, collectionIRI)
 	}
-	return seq, true
+	return seq, ok
 }
 
 func (t *tx) HasItem(ctx context.Context, collectionIRI, item string) (bool, error) {
@@ -405,7 +397,7 @@ func (t *tx) HasItem(ctx context.Context, collectionIRI, item string) (bool, err
 	if c == nil {
 		return false, nil
 	}
-	_, ok := c.seqOf[item]
+	_, ok := c.seqOf(item)
 	return ok, nil
 }
 
@@ -414,7 +406,7 @@ func (t *tx) CountItems(ctx context.Context, collectionIRI string) (int, error) 
 		return 0, err
 	}
 	if c := t.d.colls[collectionIRI]; c != nil {
-		return len(c.entries), nil
+		return c.live(), nil
 	}
 	return 0, nil
 }
@@ -428,8 +420,10 @@ func (t *tx) Items(ctx context.Context, collectionIRI string, r store.Range) ([]
 		return nil, nil
 	}
 	var out []store.Item
-	scanRange(c.entries, func(e entry) int64 { return e.seq }, r, func(e entry) bool {
-		out = append(out, store.Item{Seq: e.seq, Value: e.item})
+	scanRange(len(c.entries), func(i int) int64 { return c.entries[i].seq }, r, func(i int) bool {
+		if !c.isDead(i) {
+			out = append(out, store.Item{Seq: c.entries[i].seq, Value: c.entries[i].item})
+		}
 		return len(out) < r.Limit
 	})
 	return out, nil

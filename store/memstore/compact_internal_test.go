@@ -1,0 +1,199 @@
+package memstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/slothpub/slothpub/store"
+)
+
+// TestIndexRandom checks the index against a map over random additions
+// and removals of a few hundred keys: the table stays small enough, and
+// the keys many enough, for long runs of probing to form and be closed
+// by removals.
+func TestIndexRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var rows []string // row -> key; removed rows stay
+	keyOf := func(r uint32) string { return rows[r] }
+	var x index
+	model := map[string]uint32{}
+	for op := range 20000 {
+		k := fmt.Sprintf("k%d", rng.IntN(300))
+		if row, ok := model[k]; ok && rng.IntN(2) == 0 {
+			got, ok := x.remove(k, keyOf)
+			if !ok || got != row {
+				t.Fatalf("op %d: remove(%s) = %d, %v; want %d", op, k, got, ok, row)
+			}
+			delete(model, k)
+		} else if !ok {
+			rows = append(rows, k)
+			x.add(k, uint32(len(rows)-1), keyOf)
+			model[k] = uint32(len(rows) - 1)
+		}
+		if op%97 == 0 {
+			for i := range 300 {
+				k := fmt.Sprintf("k%d", i)
+				row, want := model[k]
+				got, ok := x.find(k, keyOf)
+				if ok != want || (ok && got != row) {
+					t.Fatalf("op %d: find(%s) = %d, %v; want %d, %v", op, k, got, ok, row, want)
+				}
+			}
+			if x.n != len(model) || 4*x.n > 3*len(x.slots) {
+				t.Fatalf("op %d: %d rows in %d slots, want %d rows at most 3/4 full", op, x.n, len(x.slots), len(model))
+			}
+		}
+	}
+	if _, ok := x.remove("absent", keyOf); ok {
+		t.Error("remove(absent) = true")
+	}
+}
+
+// TestArena checks that strings put in an arena read back equal, share
+// chunks (fewer allocations than strings) and stay valid after later puts.
+func TestArena(t *testing.T) {
+	var a arena
+	var got, want []string
+	for i := range 5000 {
+		s := fmt.Sprintf("https://h%d.example/users/u%d", i%7, i)
+		if i%1000 == 999 {
+			s = strings.Repeat("long", ownString/4+i%3) // its own allocation
+		}
+		want = append(want, s)
+		got = append(got, a.put(s))
+	}
+	if a.put("") != "" {
+		t.Error(`put("") != ""`)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatal("strings put in the arena read back changed")
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		var b arena
+		for _, s := range want[:1000] {
+			b.put(s)
+		}
+	})
+	if allocs > 20 {
+		t.Errorf("1000 puts of IRIs made %v allocations, want a few chunks", allocs)
+	}
+}
+
+// TestCollectionRandomUnits checks a collection against a model over
+// random units of work of several additions and removals, a third of which
+// fail and are undone: removals are common enough that compaction happens
+// in units that are then undone, so the undo of a removal finds its entry
+// both still there and compacted away.
+func TestCollectionRandomUnits(t *testing.T) {
+	ctx := context.Background()
+	d := NewDriver()
+	const coll = "https://example.com/c"
+	rng := rand.New(rand.NewPCG(3, 4))
+	model := map[string]int64{}
+	errUndo := errors.New("undo")
+	compactions := 0
+	for unit := range 3000 {
+		next := maps.Clone(model)
+		fail := rng.IntN(3) == 0
+		err := d.Update(ctx, func(tx store.DriverTx) error {
+			for range 1 + rng.IntN(12) {
+				v := fmt.Sprintf("https://r%d.example/users/u%d", rng.IntN(3), rng.IntN(80))
+				if _, ok := next[v]; ok && rng.IntN(5) < 3 {
+					before := d.colls[coll].ndead
+					if err := tx.RemoveItem(ctx, coll, v); err != nil {
+						return err
+					}
+					delete(next, v)
+					if c := d.colls[coll]; c != nil && before >= 32 && c.ndead == 0 {
+						compactions++
+					}
+				} else if !ok {
+					seq, err := tx.AddItem(ctx, coll, v)
+					if err != nil {
+						return err
+					}
+					next[v] = seq
+				} else if _, err := tx.AddItem(ctx, coll, v); !errors.Is(err, store.ErrExists) {
+					return fmt.Errorf("AddItem(present) = %v", err)
+				}
+			}
+			if fail {
+				return errUndo
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errUndo) {
+			t.Fatalf("unit %d: %v", unit, err)
+		}
+		if !fail {
+			model = next
+		}
+		var want []store.Item
+		for v, s := range model {
+			want = append(want, store.Item{Seq: s, Value: v})
+		}
+		slices.SortFunc(want, func(a, b store.Item) int { return int(a.Seq - b.Seq) })
+		var got []store.Item
+		var count int
+		if err := d.View(ctx, func(tx store.DriverTx) error {
+			var err error
+			got, err = tx.Items(ctx, coll, store.Range{Limit: 1000, Ascending: true})
+			if err != nil {
+				return err
+			}
+			count, err = tx.CountItems(ctx, coll)
+			for i := range 80 {
+				v := fmt.Sprintf("https://r%d.example/users/u%d", i%3, i)
+				_, want := model[v]
+				if has, _ := tx.HasItem(ctx, coll, v); has != want {
+					return fmt.Errorf("HasItem(%s) = %v, want %v", v, has, want)
+				}
+			}
+			return err
+		}); err != nil {
+			t.Fatalf("unit %d: %v", unit, err)
+		}
+		if !slices.Equal(got, want) || count != len(want) {
+			t.Fatalf("unit %d: Items = %v (count %d), want %v", unit, got, count, want)
+		}
+		if c := d.colls[coll]; c != nil && c.ndead > 32 && c.ndead > c.live() {
+			t.Fatalf("unit %d: %d dead entries kept beside %d living", unit, c.ndead, c.live())
+		}
+	}
+	if compactions < 10 {
+		t.Errorf("%d removals compacted the collection, want many", compactions)
+	}
+	t.Logf("%d compactions", compactions)
+}
+
+// BenchmarkCollectionHeap reports the heap a collection of 100,000
+// follower IRIs holds, per member (B/member), with their index.
+func BenchmarkCollectionHeap(b *testing.B) {
+	const n = 100000
+	items := make([]string, n)
+	for i := range items {
+		items[i] = fmt.Sprintf("https://h%d.example/users/u%d", i%100, i)
+	}
+	var per float64
+	for range b.N {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		c := &collection{}
+		for i, v := range items {
+			c.add(v, int64(i+1))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		per = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(c)
+	}
+	b.ReportMetric(per, "B/member")
+}
