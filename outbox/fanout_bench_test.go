@@ -141,8 +141,10 @@ type fanEnv struct {
 	tr     *ap.HTTPTransport
 	w      *worker.Worker
 	ob     *outbox.Outbox
-	// followers is the IRIs of alice's followers, as stored.
-	followers []string
+	// followers is how many followers alice has: follower(i) is the IRI
+	// of each. The benchmark keeps no list of them, so that the heap it
+	// measures holds them once, in the store, as a server's would.
+	followers int
 	null      *nullTransport // when the config named one
 }
 
@@ -208,6 +210,9 @@ func followerIRI(bases []string, i int) string {
 	return fmt.Sprintf("%s/users/u%06d", bases[i%len(bases)], i)
 }
 
+// follower is the IRI of alice's follower i.
+func (e *fanEnv) follower(i int) string { return followerIRI(e.hosts.bases, i) }
+
 func newFanEnv(tb testing.TB, db *store.DB, cfg fanConfig) *fanEnv {
 	ctx := context.Background()
 	e := &fanEnv{db: db, hosts: newFanHostSet(tb, cfg.hosts)}
@@ -217,17 +222,14 @@ func newFanEnv(tb testing.TB, db *store.DB, cfg fanConfig) *fanEnv {
 	require.NoError(tb, err)
 	instance, err := e.actors.Instance(ctx)
 	require.NoError(tb, err)
-	e.followers = make([]string, cfg.followers)
-	for i := range e.followers {
-		e.followers[i] = followerIRI(e.hosts.bases, i)
-	}
+	e.followers = cfg.followers
 	// The followers, a store unit per 1,000 (as many writes per unit as
 	// an import would make), each with its actor document when asked.
 	coll := e.alice.Followers().String()
-	for start := 0; start < len(e.followers); start += 1000 {
-		batch := e.followers[start:min(start+1000, len(e.followers))]
+	for start := 0; start < e.followers; start += 1000 {
 		require.NoError(tb, db.Update(ctx, func(tx *store.Tx) error {
-			for _, f := range batch {
+			for i := start; i < min(start+1000, e.followers); i++ {
+				f := e.follower(i)
 				if cfg.documents {
 					if err := tx.CreateObject(ctx, &store.Object{IRI: f, Type: "Person", Actor: f, Data: actorDocument(f, cfg.shared)}); err != nil {
 						return err
@@ -367,12 +369,12 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// inboxesOf returns the inbox every follower is delivered to (one per
+// inboxes returns the inbox every follower is delivered to (one per
 // follower without shared inboxes).
-func inboxesOf(followers []string) []string {
-	out := make([]string, len(followers))
-	for i, f := range followers {
-		out[i] = f + "/inbox"
+func (e *fanEnv) inboxes() []string {
+	out := make([]string, e.followers)
+	for i := range out {
+		out[i] = e.follower(i) + "/inbox"
 	}
 	return out
 }
@@ -417,7 +419,7 @@ func BenchmarkFanout10kNoSharedInbox(b *testing.B) {
 
 func benchFanout10k(b *testing.B, db *store.DB, forgetSent bool) {
 	e := newFanEnv(b, db, fanConfig{followers: fanFollowers, hosts: fanHosts, documents: true, forgetSent: forgetSent})
-	inboxes := inboxesOf(e.followers)
+	inboxes := e.inboxes()
 	wait := e.hosts.expect(b, fanFollowers)
 	e.note(b, -1) // warm-up: resolves the followers, opens connections
 	wait()

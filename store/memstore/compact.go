@@ -154,3 +154,97 @@ func (x *index) reset(n int) {
 	}
 	x.slots, x.n = make([]uint32, size), 0
 }
+
+// valueTable is the store.Values space: rows of key, data and expiry,
+// their strings in an arena, an index from key to row, and the rows whose
+// value was deleted, for reuse. Data replaced or deleted leaves its bytes
+// in the arena until they are as many as the living ones; then compact
+// copies the living strings to a new arena.
+type valueTable struct {
+	rows    []valueRow
+	free    []uint32
+	byKey   index
+	text    arena
+	held    int // bytes of the living rows' strings
+	garbage int // bytes of the arena no row refers to
+}
+
+type valueRow struct {
+	key  string
+	data string
+	// expires is never for a value that does not expire.
+	expires stamp
+}
+
+func (v *valueTable) keyOf(row uint32) string { return v.rows[row].key }
+
+// get returns the value of key.
+func (v *valueTable) get(key string) (value, bool) {
+	row, ok := v.byKey.find(key, v.keyOf)
+	if !ok {
+		return value{}, false
+	}
+	r := &v.rows[row]
+	return value{data: r.data, expires: r.expires}, true
+}
+
+// set stores val under key, replacing the value it had.
+func (v *valueTable) set(key string, val value) {
+	if row, ok := v.byKey.find(key, v.keyOf); ok {
+		r := &v.rows[row]
+		v.drop(len(r.data))
+		r.data, r.expires = v.text.put(val.data), val.expires
+		v.held += len(val.data)
+		v.compactIfWasteful()
+		return
+	}
+	r := valueRow{key: v.text.put(key), data: v.text.put(val.data), expires: val.expires}
+	v.held += len(key) + len(val.data)
+	var row uint32
+	if n := len(v.free); n > 0 {
+		row = v.free[n-1]
+		v.free = v.free[:n-1]
+		v.rows[row] = r
+	} else {
+		row = uint32(len(v.rows))
+		v.rows = append(v.rows, r)
+	}
+	v.byKey.add(key, row, v.keyOf)
+}
+
+// remove deletes the value of key.
+func (v *valueTable) remove(key string) {
+	row, ok := v.byKey.remove(key, v.keyOf)
+	if !ok {
+		return
+	}
+	r := &v.rows[row]
+	v.drop(len(r.key) + len(r.data))
+	*r = valueRow{}
+	v.free = append(v.free, row)
+	if len(v.free) == len(v.rows) {
+		*v = valueTable{} // empty: give back the rows and the arena
+		return
+	}
+	v.compactIfWasteful()
+}
+
+func (v *valueTable) drop(n int) { v.held, v.garbage = v.held-n, v.garbage+n }
+
+// compactIfWasteful copies the living strings to a new arena, and drops
+// the free rows, when the arena holds more garbage than living bytes (and
+// more than a chunk of it), or the rows are mostly free.
+func (v *valueTable) compactIfWasteful() {
+	if (v.garbage <= maxChunk || v.garbage <= v.held) && (len(v.free) <= 64 || 2*len(v.free) <= len(v.rows)) {
+		return
+	}
+	old := *v
+	*v = valueTable{rows: make([]valueRow, 0, old.byKey.n)}
+	v.byKey.reset(old.byKey.n)
+	for _, row := range old.byKey.slots {
+		if row != 0 {
+			r := old.rows[row-1]
+			v.set(r.key, value{data: r.data, expires: r.expires})
+		}
+	}
+}

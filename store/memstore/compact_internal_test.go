@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slothpub/slothpub/store"
 )
@@ -196,4 +197,110 @@ func BenchmarkCollectionHeap(b *testing.B) {
 		runtime.KeepAlive(c)
 	}
 	b.ReportMetric(per, "B/member")
+}
+
+// TestValuesRandomUnits checks the values against a model over random
+// units of puts (new keys and replaced data, empty data included) and
+// deletes, a third of them undone, with enough churn for the table to
+// compact its arena and its free rows many times.
+func TestValuesRandomUnits(t *testing.T) {
+	ctx := context.Background()
+	d := NewDriver()
+	rng := rand.New(rand.NewPCG(5, 6))
+	type val struct {
+		data    string
+		expires time.Time
+	}
+	model := map[string]val{}
+	now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	errUndo := errors.New("undo")
+	compactions, lastRows := 0, 0
+	for unit := range 3000 {
+		next := maps.Clone(model)
+		fail := rng.IntN(3) == 0
+		err := d.Update(ctx, func(tx store.DriverTx) error {
+			for range 1 + rng.IntN(12) {
+				k := fmt.Sprintf("slothpub:inbox-of:https://r%d.example/users/u%d", rng.IntN(3), rng.IntN(150))
+				if old, ok := next[k]; ok && rng.IntN(2) == 0 {
+					expired := !old.expires.IsZero() && !now.Before(old.expires)
+					if err := tx.DeleteValue(ctx, k, now); err != nil && !(expired && errors.Is(err, store.ErrNotFound)) {
+						return err
+					}
+					delete(next, k)
+					continue
+				}
+				v := val{data: strings.Repeat("personal ~/inbox ", rng.IntN(4))}
+				if rng.IntN(4) == 0 {
+					v.expires = now.Add(time.Duration(rng.IntN(3)-1) * time.Hour)
+				}
+				if err := tx.PutValue(ctx, k, []byte(v.data), v.expires); err != nil {
+					return err
+				}
+				next[k] = v
+			}
+			if fail {
+				return errUndo
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errUndo) {
+			t.Fatalf("unit %d: %v", unit, err)
+		}
+		if !fail {
+			model = next
+		}
+		if n := len(d.values.rows); n < lastRows {
+			compactions++
+		}
+		lastRows = len(d.values.rows)
+		if err := d.View(ctx, func(tx store.DriverTx) error {
+			for i := range 450 {
+				k := fmt.Sprintf("slothpub:inbox-of:https://r%d.example/users/u%d", i%3, i/3)
+				want, ok := model[k]
+				if ok && !want.expires.IsZero() && !now.Before(want.expires) {
+					ok = false // expired
+				}
+				got, err := tx.GetValue(ctx, k, now)
+				if ok != (err == nil) || (ok && string(got) != want.data) {
+					return fmt.Errorf("GetValue(%s) = %q, %v; want %q, present %v", k, got, err, want.data, ok)
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatalf("unit %d: %v", unit, err)
+		}
+		if v := &d.values; v.garbage > maxChunk && v.garbage > v.held {
+			t.Fatalf("unit %d: %d bytes of garbage kept beside %d living", unit, v.garbage, v.held)
+		}
+	}
+	if compactions < 3 {
+		t.Errorf("the values compacted %d times, want several", compactions)
+	}
+	t.Logf("%d compactions", compactions)
+}
+
+// BenchmarkValuesHeap reports the heap 100,000 inbox-cache values hold,
+// per value (B/value), with their index.
+func BenchmarkValuesHeap(b *testing.B) {
+	const n = 100000
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("slothpub:inbox-of:https://h%d.example/users/u%d", i%100, i)
+	}
+	expires := at(time.Now().Add(24 * time.Hour))
+	var per float64
+	for range b.N {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		v := &valueTable{}
+		for _, k := range keys {
+			v.set(k, value{data: "personal ~/inbox", expires: expires})
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		per = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(v)
+	}
+	b.ReportMetric(per, "B/value")
 }

@@ -37,7 +37,7 @@ type Driver struct {
 	colls   map[string]*collection    // collection -> members
 	keys    map[string]store.Key      // id -> key
 	accts   map[string]*store.Account // username -> account
-	values  map[string]value          // key -> value
+	values  valueTable
 	jobSeq  int64                     // last job ID
 	jobs    jobTable                  // id -> job (see jobRec)
 	unique  uniqueIndex               // unique key -> job ID
@@ -69,7 +69,6 @@ func NewDriver() *Driver {
 		colls:   make(map[string]*collection),
 		keys:    make(map[string]store.Key),
 		accts:   make(map[string]*store.Account),
-		values:  make(map[string]value),
 		unique:  newUniqueIndex(),
 		ready:   make(map[string]*readyHeap),
 		running: make(map[string]map[int64]bool),
@@ -512,7 +511,7 @@ func (t *tx) GetValue(ctx context.Context, key string, now time.Time) ([]byte, e
 	if err := t.check(ctx, false); err != nil {
 		return nil, err
 	}
-	v, ok := t.d.values[key]
+	v, ok := t.d.values.get(key)
 	if !ok || v.expired(now) {
 		return nil, notFound("value", key)
 	}
@@ -531,7 +530,7 @@ func (t *tx) DeleteValue(ctx context.Context, key string, now time.Time) error {
 	if err := t.check(ctx, true); err != nil {
 		return err
 	}
-	v, ok := t.d.values[key]
+	v, ok := t.d.values.get(key)
 	if !ok {
 		return notFound("value", key)
 	}
@@ -543,11 +542,11 @@ func (t *tx) DeleteValue(ctx context.Context, key string, now time.Time) error {
 }
 
 func (t *tx) setValue(key string, v value, present bool) {
-	old, had := t.d.values[key]
+	old, had := t.d.values.get(key)
 	if present {
-		t.d.values[key] = v
+		t.d.values.set(key, v)
 	} else {
-		delete(t.d.values, key)
+		t.d.values.remove(key)
 	}
 	t.undo = append(t.undo, func() { t.setValue(key, old, had) })
 }
