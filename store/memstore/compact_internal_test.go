@@ -177,26 +177,34 @@ func TestCollectionRandomUnits(t *testing.T) {
 // BenchmarkCollectionHeap reports the heap a collection of 100,000
 // follower IRIs holds, per member (B/member), with their index.
 func BenchmarkCollectionHeap(b *testing.B) {
-	const n = 100000
-	items := make([]string, n)
+	items := make([]string, 100000)
 	for i := range items {
 		items[i] = fmt.Sprintf("https://h%d.example/users/u%d", i%100, i)
 	}
+	heapPer(b, len(items), "B/member", func() any {
+		c := &collection{}
+		for i, v := range items {
+			c.add(v, int64(i+1))
+		}
+		return c
+	})
+}
+
+// heapPer reports the heap what build makes holds after a collection,
+// per one of its n things, as the metric unit.
+func heapPer(b *testing.B, n int, unit string, build func() any) {
 	var per float64
 	for range b.N {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		c := &collection{}
-		for i, v := range items {
-			c.add(v, int64(i+1))
-		}
+		kept := build()
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		per = float64(after.HeapAlloc-before.HeapAlloc) / n
-		runtime.KeepAlive(c)
+		per = float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+		runtime.KeepAlive(kept)
 	}
-	b.ReportMetric(per, "B/member")
+	b.ReportMetric(per, unit)
 }
 
 // TestValuesRandomUnits checks the values against a model over random
@@ -282,25 +290,16 @@ func TestValuesRandomUnits(t *testing.T) {
 // BenchmarkValuesHeap reports the heap 100,000 inbox-cache values hold,
 // per value (B/value), with their index.
 func BenchmarkValuesHeap(b *testing.B) {
-	const n = 100000
-	keys := make([]string, n)
+	keys := make([]string, 100000)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("slothpub:inbox-of:https://h%d.example/users/u%d", i%100, i)
 	}
 	expires := at(time.Now().Add(24 * time.Hour))
-	var per float64
-	for range b.N {
-		runtime.GC()
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
+	heapPer(b, len(keys), "B/value", func() any {
 		v := &valueTable{}
 		for _, k := range keys {
 			v.set(k, value{data: "personal ~/inbox", expires: expires})
 		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		per = float64(after.HeapAlloc-before.HeapAlloc) / n
-		runtime.KeepAlive(v)
-	}
-	b.ReportMetric(per, "B/value")
+		return v
+	})
 }
