@@ -70,6 +70,15 @@ func hashOf(s string) uint64 { return maphash.String(seed, s) }
 
 // find returns the row whose string is key.
 func (x *index) find(key string, keyOf func(row uint32) string) (uint32, bool) {
+	i, ok := x.slot(key, keyOf)
+	if !ok {
+		return 0, false
+	}
+	return x.slots[i] - 1, true
+}
+
+// slot returns the slot that holds key's row.
+func (x *index) slot(key string, keyOf func(row uint32) string) (uint64, bool) {
 	if x.n == 0 {
 		return 0, false
 	}
@@ -80,7 +89,7 @@ func (x *index) find(key string, keyOf func(row uint32) string) (uint32, bool) {
 			return 0, false
 		}
 		if keyOf(r-1) == key {
-			return r - 1, true
+			return i, true
 		}
 	}
 }
@@ -116,21 +125,11 @@ func (x *index) resize(size int, keyOf func(row uint32) string) {
 
 // remove takes key out of the index and returns its row.
 func (x *index) remove(key string, keyOf func(row uint32) string) (uint32, bool) {
-	if x.n == 0 {
+	i, ok := x.slot(key, keyOf)
+	if !ok {
 		return 0, false
 	}
 	mask := uint64(len(x.slots) - 1)
-	i := hashOf(key) & mask
-	for {
-		r := x.slots[i]
-		if r == 0 {
-			return 0, false
-		}
-		if keyOf(r-1) == key {
-			break
-		}
-		i = (i + 1) & mask
-	}
 	row := x.slots[i] - 1
 	// Close the gap: move back each later row of the run that may not
 	// stay behind the emptied slot (its home slot is not after the gap).
@@ -161,20 +160,20 @@ func (x *index) reset(n int) {
 // in the arena until they are as many as the living ones; then compact
 // copies the living strings to a new arena.
 type valueTable struct {
-	rows    []valueRow
-	free    []uint32
-	byKey   index
-	text    arena
-	held    int // bytes of the living rows' strings
-	garbage int // bytes of the arena no row refers to
+	rows  []valueRow
+	free  []uint32
+	byKey index
+	text  arena
+	held  int // bytes of the living rows' strings
 }
 
 type valueRow struct {
-	key  string
-	data string
-	// expires is never for a value that does not expire.
-	expires stamp
+	key string
+	value
 }
+
+// garbage is the bytes put in the arena that no row refers to any more.
+func (v *valueTable) garbage() int { return v.text.held - v.held }
 
 func (v *valueTable) keyOf(row uint32) string { return v.rows[row].key }
 
@@ -184,21 +183,19 @@ func (v *valueTable) get(key string) (value, bool) {
 	if !ok {
 		return value{}, false
 	}
-	r := &v.rows[row]
-	return value{data: r.data, expires: r.expires}, true
+	return v.rows[row].value, true
 }
 
 // set stores val under key, replacing the value it had.
 func (v *valueTable) set(key string, val value) {
 	if row, ok := v.byKey.find(key, v.keyOf); ok {
 		r := &v.rows[row]
-		v.drop(len(r.data))
+		v.held += len(val.data) - len(r.data)
 		r.data, r.expires = v.text.put(val.data), val.expires
-		v.held += len(val.data)
 		v.compactIfWasteful()
 		return
 	}
-	r := valueRow{key: v.text.put(key), data: v.text.put(val.data), expires: val.expires}
+	r := valueRow{key: v.text.put(key), value: value{data: v.text.put(val.data), expires: val.expires}}
 	v.held += len(key) + len(val.data)
 	var row uint32
 	if n := len(v.free); n > 0 {
@@ -219,7 +216,7 @@ func (v *valueTable) remove(key string) {
 		return
 	}
 	r := &v.rows[row]
-	v.drop(len(r.key) + len(r.data))
+	v.held -= len(r.key) + len(r.data)
 	*r = valueRow{}
 	v.free = append(v.free, row)
 	if len(v.free) == len(v.rows) {
@@ -229,13 +226,11 @@ func (v *valueTable) remove(key string) {
 	v.compactIfWasteful()
 }
 
-func (v *valueTable) drop(n int) { v.held, v.garbage = v.held-n, v.garbage+n }
-
 // compactIfWasteful copies the living strings to a new arena, and drops
 // the free rows, when the arena holds more garbage than living bytes (and
 // more than a chunk of it), or the rows are mostly free.
 func (v *valueTable) compactIfWasteful() {
-	if (v.garbage <= maxChunk || v.garbage <= v.held) && (len(v.free) <= 64 || 2*len(v.free) <= len(v.rows)) {
+	if g := v.garbage(); (g <= maxChunk || g <= v.held) && (len(v.free) <= 64 || 2*len(v.free) <= len(v.rows)) {
 		return
 	}
 	old := *v
@@ -244,7 +239,7 @@ func (v *valueTable) compactIfWasteful() {
 	for _, row := range old.byKey.slots {
 		if row != 0 {
 			r := old.rows[row-1]
-			v.set(r.key, value{data: r.data, expires: r.expires})
+			v.set(r.key, r.value)
 		}
 	}
 }

@@ -21,8 +21,9 @@ import (
 // while fn runs and keeps an undo log, which a failing or panicking fn
 // replays backwards; View holds it for reading, so Views run together but
 // wait for a unit in progress (they never see its writes). Every index is
-// a map or a sorted slice: FindObjects reads the index of one of the
-// query's fields, never all objects.
+// a map, a hash index (collections and values, see compact.go) or a sorted
+// slice: FindObjects reads the index of one of the query's fields, never
+// all objects.
 //
 // Expired values are not purged (GetValue hides them); the store is meant
 // for tests and short-lived processes.
