@@ -98,44 +98,30 @@ func TestCollectionRandomUnits(t *testing.T) {
 	const coll = "https://example.com/c"
 	rng := rand.New(rand.NewPCG(3, 4))
 	model := map[string]int64{}
-	errUndo := errors.New("undo")
 	compactions := 0
-	for unit := range 3000 {
-		next := maps.Clone(model)
-		fail := rng.IntN(3) == 0
-		err := d.Update(ctx, func(tx store.DriverTx) error {
-			for range 1 + rng.IntN(12) {
-				v := fmt.Sprintf("https://r%d.example/users/u%d", rng.IntN(3), rng.IntN(80))
-				if _, ok := next[v]; ok && rng.IntN(5) < 3 {
-					before := d.colls[coll].ndead
-					if err := tx.RemoveItem(ctx, coll, v); err != nil {
-						return err
-					}
-					delete(next, v)
-					if c := d.colls[coll]; c != nil && before >= 32 && c.ndead == 0 {
-						compactions++
-					}
-				} else if !ok {
-					seq, err := tx.AddItem(ctx, coll, v)
-					if err != nil {
-						return err
-					}
-					next[v] = seq
-				} else if _, err := tx.AddItem(ctx, coll, v); !errors.Is(err, store.ErrExists) {
-					return fmt.Errorf("AddItem(present) = %v", err)
-				}
+	step := func(tx store.DriverTx, next map[string]int64) error {
+		v := fmt.Sprintf("https://r%d.example/users/u%d", rng.IntN(3), rng.IntN(80))
+		if _, ok := next[v]; ok && rng.IntN(5) < 3 {
+			before := d.colls[coll].ndead
+			if err := tx.RemoveItem(ctx, coll, v); err != nil {
+				return err
 			}
-			if fail {
-				return errUndo
+			delete(next, v)
+			if c := d.colls[coll]; c != nil && before >= 32 && c.ndead == 0 {
+				compactions++
 			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, errUndo) {
-			t.Fatalf("unit %d: %v", unit, err)
+		} else if !ok {
+			seq, err := tx.AddItem(ctx, coll, v)
+			if err != nil {
+				return err
+			}
+			next[v] = seq
+		} else if _, err := tx.AddItem(ctx, coll, v); !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("AddItem(present) = %v", err)
 		}
-		if !fail {
-			model = next
-		}
+		return nil
+	}
+	randomUnits(t, d, rng, &model, step, func(unit int) {
 		var want []store.Item
 		for v, s := range model {
 			want = append(want, store.Item{Seq: s, Value: v})
@@ -167,11 +153,43 @@ func TestCollectionRandomUnits(t *testing.T) {
 		if c := d.colls[coll]; c != nil && c.ndead > 32 && c.ndead > c.live() {
 			t.Fatalf("unit %d: %d dead entries kept beside %d living", unit, c.ndead, c.live())
 		}
-	}
+	})
 	if compactions < 10 {
 		t.Errorf("%d removals compacted the collection, want many", compactions)
 	}
 	t.Logf("%d compactions", compactions)
+}
+
+// randomUnits runs 3,000 units of work of 1 to 12 steps on d, a third of
+// them failing at their end so that the driver undoes them, and keeps
+// model in step: a unit's steps change a copy of it, which becomes model
+// when the unit commits. check runs after each unit.
+func randomUnits[K comparable, V any](t *testing.T, d *Driver, rng *rand.Rand, model *map[K]V,
+	step func(tx store.DriverTx, next map[K]V) error, check func(unit int)) {
+	ctx := context.Background()
+	errUndo := errors.New("undo")
+	for unit := range 3000 {
+		next := maps.Clone(*model)
+		fail := rng.IntN(3) == 0
+		err := d.Update(ctx, func(tx store.DriverTx) error {
+			for range 1 + rng.IntN(12) {
+				if err := step(tx, next); err != nil {
+					return err
+				}
+			}
+			if fail {
+				return errUndo
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errUndo) {
+			t.Fatalf("unit %d: %v", unit, err)
+		}
+		if !fail {
+			*model = next
+		}
+		check(unit)
+	}
 }
 
 // BenchmarkCollectionHeap reports the heap a collection of 100,000
@@ -221,42 +239,28 @@ func TestValuesRandomUnits(t *testing.T) {
 	}
 	model := map[string]val{}
 	now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
-	errUndo := errors.New("undo")
 	compactions, lastRows := 0, 0
-	for unit := range 3000 {
-		next := maps.Clone(model)
-		fail := rng.IntN(3) == 0
-		err := d.Update(ctx, func(tx store.DriverTx) error {
-			for range 1 + rng.IntN(12) {
-				k := fmt.Sprintf("slothpub:inbox-of:https://r%d.example/users/u%d", rng.IntN(3), rng.IntN(150))
-				if old, ok := next[k]; ok && rng.IntN(2) == 0 {
-					expired := !old.expires.IsZero() && !now.Before(old.expires)
-					if err := tx.DeleteValue(ctx, k, now); err != nil && !(expired && errors.Is(err, store.ErrNotFound)) {
-						return err
-					}
-					delete(next, k)
-					continue
-				}
-				v := val{data: strings.Repeat("personal ~/inbox ", rng.IntN(4))}
-				if rng.IntN(4) == 0 {
-					v.expires = now.Add(time.Duration(rng.IntN(3)-1) * time.Hour)
-				}
-				if err := tx.PutValue(ctx, k, []byte(v.data), v.expires); err != nil {
-					return err
-				}
-				next[k] = v
+	step := func(tx store.DriverTx, next map[string]val) error {
+		k := fmt.Sprintf("slothpub:inbox-of:https://r%d.example/users/u%d", rng.IntN(3), rng.IntN(150))
+		if old, ok := next[k]; ok && rng.IntN(2) == 0 {
+			expired := !old.expires.IsZero() && !now.Before(old.expires)
+			if err := tx.DeleteValue(ctx, k, now); err != nil && !(expired && errors.Is(err, store.ErrNotFound)) {
+				return err
 			}
-			if fail {
-				return errUndo
-			}
+			delete(next, k)
 			return nil
-		})
-		if err != nil && !errors.Is(err, errUndo) {
-			t.Fatalf("unit %d: %v", unit, err)
 		}
-		if !fail {
-			model = next
+		v := val{data: strings.Repeat("personal ~/inbox ", rng.IntN(4))}
+		if rng.IntN(4) == 0 {
+			v.expires = now.Add(time.Duration(rng.IntN(3)-1) * time.Hour)
 		}
+		if err := tx.PutValue(ctx, k, []byte(v.data), v.expires); err != nil {
+			return err
+		}
+		next[k] = v
+		return nil
+	}
+	randomUnits(t, d, rng, &model, step, func(unit int) {
 		if n := len(d.values.rows); n < lastRows {
 			compactions++
 		}
@@ -277,10 +281,10 @@ func TestValuesRandomUnits(t *testing.T) {
 		}); err != nil {
 			t.Fatalf("unit %d: %v", unit, err)
 		}
-		if v := &d.values; v.garbage > maxChunk && v.garbage > v.held {
-			t.Fatalf("unit %d: %d bytes of garbage kept beside %d living", unit, v.garbage, v.held)
+		if v := &d.values; v.garbage() > maxChunk && v.garbage() > v.held {
+			t.Fatalf("unit %d: %d bytes of garbage kept beside %d living", unit, v.garbage(), v.held)
 		}
-	}
+	})
 	if compactions < 3 {
 		t.Errorf("the values compacted %d times, want several", compactions)
 	}
